@@ -1,0 +1,107 @@
+package blink
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Every error the client returns that comes from an HTTP
+// status or a Blink result code wraps one of these, so callers decide retry
+// policy with errors.Is and never by reading strings.
+var (
+	// ErrUnauthorized: the access token was refused (HTTP 401, code 101) and a
+	// refresh + retry did not help.
+	ErrUnauthorized = errors.New("blink: unauthorized")
+	// ErrReauthRequired: no usable token and the refresh token was refused or is
+	// missing. Only a person can fix this (a new login, maybe with 2FA); the
+	// client never starts one by itself.
+	ErrReauthRequired = errors.New("blink: re-authentication required")
+	// ErrRateLimited: Blink throttled us (429, or 403 on REST). Use errors.As
+	// with *RateLimitError for the time to wait.
+	ErrRateLimited = errors.New("blink: rate limited")
+	// ErrBusy: the sync module is busy with another command (HTTP 409).
+	ErrBusy = errors.New("blink: sync module busy")
+	// ErrNotFound: 404, or Blink's "not found" codes (wrong tier, wrong family, media 700).
+	ErrNotFound = errors.New("blink: not found")
+	// ErrNotAcceptable: 406 (Cloudflare / non-UUID hardware_id / User-Agent). Not retryable.
+	ErrNotAcceptable = errors.New("blink: request not acceptable (406)")
+	// ErrBadCredentials: sign-in refused the e-mail/password.
+	ErrBadCredentials = errors.New("blink: wrong e-mail or password")
+	// ErrCookiesLost: the OAuth server lost our session cookies (400 empty_cookies).
+	ErrCookiesLost = errors.New("blink: login session cookies lost")
+	// ErrInvalidCode: the 2FA code was wrong or expired; the same login may try again.
+	ErrInvalidCode = errors.New("blink: 2FA code invalid or expired")
+	// ErrCommandFailed: a command finished with a status other than 908. Use
+	// errors.As with *CommandError for Blink's code and message.
+	ErrCommandFailed = errors.New("blink: command failed")
+	// ErrCommandTimeout: a command did not complete within the overall timeout.
+	ErrCommandTimeout = errors.New("blink: command did not complete in time")
+	// ErrDecode: a response body was not the JSON we expected (malformed,
+	// truncated, text/plain). Use errors.As with *DecodeError for the endpoint.
+	ErrDecode = errors.New("blink: cannot decode response")
+	// ErrUnreachable: Blink could not be reached (network error, timeout, 5xx
+	// after bounded retries).
+	ErrUnreachable = errors.New("blink: service unreachable")
+)
+
+// StatusError is an HTTP answer outside 2xx/3xx. It wraps the matching sentinel.
+type StatusError struct {
+	Op      string // endpoint template, e.g. "GET /api/v3/accounts/{acct}/homescreen"
+	Code    int    // HTTP status
+	APICode int    // Blink's "code" field when the body had one
+	Message string // Blink's "message"/"error_description" when the body had one
+	kind    error
+}
+
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("%s: HTTP %d", e.Op, e.Code)
+	if e.APICode != 0 {
+		s += fmt.Sprintf(" (code %d)", e.APICode)
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+func (e *StatusError) Unwrap() error { return e.kind }
+
+// RateLimitError says how long Blink asked us to wait (Retry-After), or the
+// client's own cooldown when Blink gave none.
+type RateLimitError struct {
+	Op         string
+	RetryAfter time.Duration
+	Until      time.Time
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("%s: rate limited, retry after %s", e.Op, e.RetryAfter.Round(time.Second))
+}
+
+func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
+
+// CommandError is a command that Blink reported as failed (status_code != 908).
+type CommandError struct {
+	NetworkID int64
+	CommandID int64
+	Code      int    // Blink's status_code, e.g. 523
+	Message   string // Blink's status_msg
+}
+
+func (e *CommandError) Error() string {
+	return fmt.Sprintf("blink command %d on network %d failed: %s (code %d)", e.CommandID, e.NetworkID, e.Message, e.Code)
+}
+
+func (e *CommandError) Unwrap() error { return ErrCommandFailed }
+
+// DecodeError names the endpoint whose body could not be decoded. It never
+// includes the body itself, which may carry tokens.
+type DecodeError struct {
+	Op  string
+	Err error
+}
+
+func (e *DecodeError) Error() string { return fmt.Sprintf("%s: decode response: %v", e.Op, e.Err) }
+
+func (e *DecodeError) Unwrap() []error { return []error{ErrDecode, e.Err} }
