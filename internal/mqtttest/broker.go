@@ -1,0 +1,171 @@
+// Package mqtttest provides MQTT brokers and a recording subscriber for
+// tests: an in-process mochi broker on a free loopback port, a launcher for
+// a real Mosquitto, and a Recorder whose waits are driven by arriving
+// messages rather than sleeps. It is test support only; nothing in the
+// daemon imports it.
+package mqtttest
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// Broker is an in-process mochi MQTT broker listening on 127.0.0.1. It can
+// be stopped and started again on the same port to simulate a broker
+// restart (retained messages are lost, as with a broker without
+// persistence).
+type Broker struct {
+	addr string
+
+	mu      sync.Mutex
+	srv     *mochi.Server
+	stop    func() // closes srv exactly once
+	running bool
+}
+
+// StartBroker starts a broker on a free loopback port and stops it when the
+// test ends.
+func StartBroker(t testing.TB) *Broker {
+	t.Helper()
+	b := &Broker{}
+	if err := b.start("127.0.0.1:0"); err != nil {
+		t.Fatalf("mqtttest: start broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func (b *Broker) start(addr string) error {
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 0 // keep retained messages for the whole run
+	srv := mochi.New(&mochi.Options{
+		InlineClient: true,
+		Capabilities: caps,
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return fmt.Errorf("add allow hook: %w", err)
+	}
+	var ln net.Listener
+	var err error
+	// The old socket of a restarted broker can take a moment to release.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		<-time.After(20 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("add listener: %w", err)
+	}
+	if err := srv.Serve(); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	var once sync.Once
+	b.mu.Lock()
+	b.addr = ln.Addr().String()
+	b.srv = srv
+	b.stop = func() { once.Do(func() { _ = srv.Close() }) }
+	b.running = true
+	b.mu.Unlock()
+	return nil
+}
+
+// Addr is the broker's host:port.
+func (b *Broker) Addr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.addr
+}
+
+// URL is the broker's address as an mqtt:// URL.
+func (b *Broker) URL() string { return "mqtt://" + b.Addr() }
+
+// Server returns the running mochi server (nil while stopped).
+func (b *Broker) Server() *mochi.Server {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.running {
+		return nil
+	}
+	return b.srv
+}
+
+// Close stops the broker. It is safe to call more than once.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	stop := b.stop
+	b.running = false
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Restart stops the broker and starts a fresh one on the same port. Clients
+// see their connection drop and must reconnect; retained messages are gone.
+func (b *Broker) Restart(t testing.TB) {
+	t.Helper()
+	b.Close()
+	if err := b.start(b.Addr()); err != nil {
+		t.Fatalf("mqtttest: restart broker: %v", err)
+	}
+}
+
+// Stop stops the broker without starting it again (see Start).
+func (b *Broker) Stop() { b.Close() }
+
+// Start starts a stopped broker again on the same port.
+func (b *Broker) Start(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	running := b.running
+	b.mu.Unlock()
+	if running {
+		return
+	}
+	if err := b.start(b.Addr()); err != nil {
+		t.Fatalf("mqtttest: start broker again: %v", err)
+	}
+}
+
+// Kick drops a client's connection from the broker side, as a network
+// failure would: the broker then sends the client's will.
+func (b *Broker) Kick(clientID string) error {
+	srv := b.Server()
+	if srv == nil {
+		return errors.New("mqtttest: broker not running")
+	}
+	cl, ok := srv.Clients.Get(clientID)
+	if !ok {
+		return fmt.Errorf("mqtttest: no client %q", clientID)
+	}
+	cl.Stop(errors.New("mqtttest: kicked"))
+	return nil
+}
+
+// ClientConnected reports whether a client with that id is connected.
+func (b *Broker) ClientConnected(clientID string) bool {
+	srv := b.Server()
+	if srv == nil {
+		return false
+	}
+	cl, ok := srv.Clients.Get(clientID)
+	return ok && !cl.Closed()
+}

@@ -1,0 +1,152 @@
+package mqtttest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Mosquitto is a real Mosquitto broker started by a test on a free loopback
+// port. Stop kills it (like a crash); Start brings it back on the same port.
+type Mosquitto struct {
+	bin     string
+	cfgPath string
+	port    int
+	logPath string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	// exited is closed when the current process has been reaped.
+	exited chan struct{}
+}
+
+// FindMosquitto returns the mosquitto binary from PATH or /usr/sbin.
+func FindMosquitto() (string, error) {
+	if p, err := exec.LookPath("mosquitto"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("mosquitto not found in PATH or /usr/sbin")
+}
+
+// StartMosquitto starts Mosquitto listening on 127.0.0.1:<free port> with
+// anonymous access and no persistence, and kills it when the test ends. The
+// test is skipped when Mosquitto is not installed.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	bin, err := FindMosquitto()
+	if err != nil {
+		t.Skipf("mosquitto not installed: %v (install the mosquitto package to run this test)", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("mqtttest: free port: %v", err)
+	}
+	dir := t.TempDir()
+	m := &Mosquitto{
+		bin:     bin,
+		cfgPath: filepath.Join(dir, "mosquitto.conf"),
+		logPath: filepath.Join(dir, "mosquitto.log"),
+		port:    port,
+	}
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	if err := os.WriteFile(m.cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatalf("mqtttest: write mosquitto config: %v", err)
+	}
+	t.Cleanup(m.Stop)
+	m.Start(t)
+	return m
+}
+
+// Addr is the broker's host:port.
+func (m *Mosquitto) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(m.port)) }
+
+// URL is the broker's address as an mqtt:// URL.
+func (m *Mosquitto) URL() string { return "mqtt://" + m.Addr() }
+
+// Start launches the broker (again) and waits until its port accepts
+// connections. It does nothing while the broker runs.
+func (m *Mosquitto) Start(t testing.TB) {
+	t.Helper()
+	m.mu.Lock()
+	if m.cmd != nil {
+		m.mu.Unlock()
+		return
+	}
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		m.mu.Unlock()
+		t.Fatalf("mqtttest: mosquitto log: %v", err)
+	}
+	cmd := exec.Command(m.bin, "-c", m.cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		m.mu.Unlock()
+		_ = logf.Close()
+		t.Fatalf("mqtttest: start mosquitto: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = logf.Close()
+		close(exited)
+	}()
+	m.cmd, m.exited = cmd, exited
+	m.mu.Unlock()
+
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := net.DialTimeout("tcp", m.Addr(), time.Second)
+		if err == nil {
+			_ = c.Close()
+			return
+		}
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(m.logPath)
+			m.mu.Lock()
+			m.cmd = nil
+			m.mu.Unlock()
+			t.Fatalf("mqtttest: mosquitto exited at start:\n%s", log)
+		case <-deadline.C:
+			t.Fatalf("mqtttest: mosquitto did not open %s within 10s", m.Addr())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop kills the broker (SIGKILL, like a crash) and waits for it to exit.
+// It is safe to call when the broker is not running.
+func (m *Mosquitto) Stop() {
+	m.mu.Lock()
+	cmd, exited := m.cmd, m.exited
+	m.cmd = nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-exited
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,68 @@
+package mqtttest
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBrokerRecorderRetained(t *testing.T) {
+	b := StartBroker(t)
+	r := NewRecorder(t, b.URL(), "x/#")
+	r.Publish(t, "x/a", []byte("1"), true)
+	r.Publish(t, "x/b", []byte("2"), false)
+	r.WaitFor(t, "x/b", Equals("2"))
+	got := Retained(t, b.URL(), "x/#")
+	if len(got) != 1 || string(got["x/a"]) != "1" {
+		t.Fatalf("retained = %q, want only x/a=1", got)
+	}
+	b.Close()
+	b.Close() // second Close must not panic
+}
+
+func TestBrokerRestartSamePort(t *testing.T) {
+	b := StartBroker(t)
+	addr := b.Addr()
+	r := NewRecorder(t, b.URL(), "y/#")
+	b.Restart(t)
+	if b.Addr() != addr {
+		t.Fatalf("restart moved broker from %s to %s", addr, b.Addr())
+	}
+	mark := r.Mark()
+	// The recorder reconnects and resubscribes by itself.
+	p := NewRecorder(t, b.URL(), "unused")
+	for i := 0; ; i++ {
+		p.Publish(t, "y/ping", []byte("p"), false)
+		if _, err := r.waitMatchShort(mark); err == nil {
+			break
+		}
+		if i > 100 {
+			t.Fatal("recorder never resubscribed after restart")
+		}
+	}
+}
+
+func TestMosquittoStopStart(t *testing.T) {
+	m := StartMosquitto(t)
+	r := NewRecorder(t, m.URL(), "z/#")
+	r.Publish(t, "z/a", []byte("1"), true)
+	r.WaitFor(t, "z/a", Equals("1"))
+	m.Stop()
+	m.Start(t)
+	p := NewRecorder(t, m.URL(), "unused")
+	p.Publish(t, "z/b", []byte("2"), true)
+	got := Retained(t, m.URL(), "z/#")
+	if string(got["z/b"]) != "2" {
+		t.Fatalf("retained after restart = %q", got)
+	}
+	if _, ok := got["z/a"]; ok {
+		t.Fatalf("retained z/a survived a restart without persistence")
+	}
+}
+
+// waitMatchShort waits briefly for any message at or after mark (tests of this package).
+func (r *Recorder) waitMatchShort(mark int) (Message, error) {
+	saved := r.Timeout
+	r.Timeout = 100 * time.Millisecond
+	defer func() { r.Timeout = saved }()
+	return r.waitMatch(mark, func(Message) bool { return true })
+}
