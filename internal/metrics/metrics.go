@@ -1,0 +1,159 @@
+// Package metrics owns blink2mqtt's Prometheus metrics. Other packages never
+// import it: cmd/blink2mqtt wires its methods into the hooks that the blink
+// client and the bridge offer, so the library packages stay free of
+// Prometheus.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one registry with every blink2mqtt metric. Its methods are safe
+// for concurrent use.
+type Metrics struct {
+	reg             *prometheus.Registry
+	blinkRequests   *prometheus.CounterVec
+	blinkDuration   *prometheus.HistogramVec
+	pollDuration    *prometheus.HistogramVec
+	pollFailures    *prometheus.CounterVec
+	commandDuration *prometheus.HistogramVec
+	events          *prometheus.CounterVec
+	mqttReconnects  prometheus.Counter
+	mqttConnected   prometheus.Gauge
+	authState       *prometheus.GaugeVec
+	cooldowns       prometheus.Counter
+	cooldownUntil   prometheus.Gauge
+}
+
+// AuthStates are the values of the auth_state label (contract.md §2).
+var AuthStates = []string{"ok", "code_required", "reauth_required", "error"}
+
+// New builds the registry, with Go runtime and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		blinkRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_blink_requests_total",
+			Help: "Requests sent to Blink, by endpoint template and HTTP status (0 = no answer).",
+		}, []string{"endpoint", "status"}),
+		blinkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "blink2mqtt_blink_request_duration_seconds",
+			Help:    "Time of one request to Blink, by endpoint template.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"endpoint"}),
+		pollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "blink2mqtt_poll_duration_seconds",
+			Help:    "Time of one poll (homescreen or media), including publishing.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
+		pollFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_poll_failures_total",
+			Help: "Polls that failed, by kind.",
+		}, []string{"kind"}),
+		commandDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "blink2mqtt_command_duration_seconds",
+			Help:    "Time from a command request to Blink's confirmation or failure, by op and outcome.",
+			Buckets: []float64{.5, 1, 2, 5, 10, 20, 30, 60, 120},
+		}, []string{"op", "outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_events_published_total",
+			Help: "Media events published on <root>/events, by type.",
+		}, []string{"type"}),
+		mqttReconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "blink2mqtt_mqtt_reconnects_total",
+			Help: "MQTT connections made after the first one.",
+		}),
+		mqttConnected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "blink2mqtt_mqtt_connected",
+			Help: "1 while the MQTT connection is up.",
+		}),
+		authState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "blink2mqtt_auth_state",
+			Help: "1 for the current Blink auth state, 0 for the others.",
+		}, []string{"state"}),
+		cooldowns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "blink2mqtt_rate_limit_cooldowns_total",
+			Help: "Times Blink throttled us (429/403) and the bridge paused.",
+		}),
+		cooldownUntil: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "blink2mqtt_rate_limit_cooldown_until_seconds",
+			Help: "Unix time until which Blink calls are paused; 0 when not paused.",
+		}),
+	}
+	m.reg.MustRegister(m.blinkRequests, m.blinkDuration, m.pollDuration, m.pollFailures,
+		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
+		m.cooldowns, m.cooldownUntil,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, s := range AuthStates {
+		m.authState.WithLabelValues(s)
+	}
+	return m
+}
+
+// Handler serves the registry in Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is exposed for tests.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// BlinkRequest records one request to Blink. status is 0 when none came back.
+func (m *Metrics) BlinkRequest(endpoint string, status int, d time.Duration) {
+	m.blinkRequests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	m.blinkDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// Poll records one poll of kind ("homescreen", "media").
+func (m *Metrics) Poll(kind string, d time.Duration, err error) {
+	m.pollDuration.WithLabelValues(kind).Observe(d.Seconds())
+	if err != nil {
+		m.pollFailures.WithLabelValues(kind).Inc()
+	}
+}
+
+// Command records a finished command; outcome is "ok" or an error class.
+func (m *Metrics) Command(op, outcome string, d time.Duration) {
+	m.commandDuration.WithLabelValues(op, outcome).Observe(d.Seconds())
+}
+
+// Event records one published media event.
+func (m *Metrics) Event(typ string) { m.events.WithLabelValues(typ).Inc() }
+
+// MQTTConnected records a connection (reconnect = not the first one).
+func (m *Metrics) MQTTConnected(reconnect bool) {
+	m.mqttConnected.Set(1)
+	if reconnect {
+		m.mqttReconnects.Inc()
+	}
+}
+
+// MQTTLost records a lost connection.
+func (m *Metrics) MQTTLost() { m.mqttConnected.Set(0) }
+
+// AuthState sets the current auth state.
+func (m *Metrics) AuthState(state string) {
+	for _, s := range AuthStates {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.authState.WithLabelValues(s).Set(v)
+	}
+}
+
+// Cooldown records that Blink calls pause until the given time (zero = resumed).
+func (m *Metrics) Cooldown(until time.Time) {
+	if until.IsZero() {
+		m.cooldownUntil.Set(0)
+		return
+	}
+	m.cooldowns.Inc()
+	m.cooldownUntil.Set(float64(until.Unix()))
+}
