@@ -45,11 +45,13 @@ package discovery
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
@@ -87,11 +89,32 @@ type Message struct {
 	Retained bool
 }
 
-// Validate reports options that would give topics HA cannot use.
+// Validate reports options that would give topics HA cannot use: an empty
+// prefix or root, wildcards, a leading or trailing "/", text that is not
+// UTF-8, or control and non-characters (ha-discovery.md §7, topic validity).
 func (o Options) Validate() error {
-	for _, f := range []struct{ name, v string }{{"prefix", o.prefix()}, {"topic root", o.Topics.Root}} {
-		if f.v == "" || strings.ContainsAny(f.v, "+#\x00") || strings.HasPrefix(f.v, "/") || strings.HasSuffix(f.v, "/") {
-			return fmt.Errorf("discovery: %s %q: must be non-empty, without +, # or a leading/trailing /", f.name, f.v)
+	for _, f := range []struct{ name, v string }{{"discovery prefix", o.prefix()}, {"topic root", o.Topics.Root}} {
+		if err := validTopicPart(f.v); err != nil {
+			return fmt.Errorf("discovery: %s %q: %w", f.name, f.v, err)
+		}
+	}
+	return nil
+}
+
+func validTopicPart(s string) error {
+	switch {
+	case s == "":
+		return errors.New("must not be empty")
+	case strings.ContainsAny(s, "+#"):
+		return errors.New("must not contain + or #")
+	case strings.HasPrefix(s, "/") || strings.HasSuffix(s, "/"):
+		return errors.New("must not start or end with /")
+	case !utf8.ValidString(s):
+		return errors.New("must be UTF-8")
+	}
+	for _, r := range s {
+		if r <= 0x1f || r >= 0x7f && r <= 0x9f || r >= 0xfdd0 && r <= 0xfdef || r&0xfffe == 0xfffe {
+			return fmt.Errorf("must not contain the character %U", r)
 		}
 	}
 	return nil
@@ -261,7 +284,7 @@ func (b *builder) add(d device, e entity) {
 func entitySlug(name, fallback string) string {
 	s := slug(name)
 	if s == "" {
-		s = fallback
+		s = slug(fallback)
 	}
 	return "blink_" + s
 }
