@@ -43,6 +43,11 @@ var (
 	// ErrUnreachable: Blink could not be reached (network error, timeout, 5xx
 	// after bounded retries).
 	ErrUnreachable = errors.New("blink: service unreachable")
+	// ErrTooLarge: a response body was larger than the caller's limit.
+	ErrTooLarge = errors.New("blink: response too large")
+	// ErrWrongFamily: the operation does not exist for the device's family
+	// (for example CameraConfig of a Mini), or the family is unknown.
+	ErrWrongFamily = errors.New("blink: operation not available for this device family")
 )
 
 // StatusError is an HTTP answer outside 2xx/3xx. It wraps the matching sentinel.

@@ -1,0 +1,428 @@
+package blink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// OAuth endpoints (blink-api.md §2.2).
+const (
+	authorizeTmpl = "/oauth/v2/authorize"
+	signinTmpl    = "/oauth/v2/signin"
+	verifyTmpl    = "/oauth/v2/2fa/verify"
+	tierInfoTmpl  = "/api/v1/users/tier_info"
+	formType      = "application/x-www-form-urlencoded"
+)
+
+// Challenge describes the 2FA code Blink sent.
+type Challenge struct {
+	// Channel is how the code was sent ("sms", "email", "whatsapp", "voice"),
+	// or "" when Blink did not say (a bare 412).
+	Channel string
+	// Destination is the masked phone number or e-mail Blink reported, if any.
+	Destination string
+	// ResendAfter is how long Blink wants before another code is requested.
+	ResendAfter time.Duration
+}
+
+// Login is one sign-in in progress. It holds the OAuth web session (a
+// private cookie jar, the CSRF token and the PKCE verifier) in memory between
+// BeginLogin and SubmitCode; a restart loses it. A Login is safe for
+// concurrent use but meant for one person typing one code.
+type Login struct {
+	c          *Client
+	hardwareID string
+	pkce       pkcePair
+	follow     *http.Client // authorize + sign-in page: redirects followed within the OAuth host
+	noFollow   *http.Client // sign-in POST, 2FA, authorize(code), token: redirects returned
+
+	mu           sync.Mutex
+	csrf         Secret
+	codeRequired bool
+	verified     bool // 2FA accepted; only the code exchange is left
+	done         bool
+	challenge    Challenge
+	userID       int64
+}
+
+// BeginLogin signs in with e-mail and password. When Blink asks for a 2FA
+// code, CodeRequired reports true and SubmitCode finishes the login;
+// otherwise the tokens are already saved. Never call this in a loop: every
+// attempt may send an SMS, and repeated logins get accounts locked.
+func (c *Client) BeginLogin(ctx context.Context, email string, password Secret) (*Login, error) {
+	if strings.TrimSpace(email) == "" || password.IsZero() {
+		return nil, fmt.Errorf("blink: login: %w: e-mail and password are required", ErrBadCredentials)
+	}
+	l := c.newLogin()
+	c.log.Info().Msg("login: starting OAuth sign-in")
+
+	// Step 1: authorize starts the web session (302 to the sign-in page).
+	q := url.Values{
+		"app_brand":             {"blink"},
+		"app_version":           {"50.1"},
+		"client_id":             {oauthClientID},
+		"code_challenge":        {l.pkce.challenge},
+		"code_challenge_method": {"S256"},
+		"device_brand":          {"Apple"},
+		"device_model":          {"iPhone16,1"},
+		"device_os_version":     {"26.1"},
+		"hardware_id":           {l.hardwareID},
+		"redirect_uri":          {oauthRedirectURI},
+		"response_type":         {"code"},
+		"scope":                 {oauthScope},
+	}
+	resp, err := c.do(ctx, l.web(http.MethodGet, authorizeTmpl, l.follow, q, nil))
+	if err != nil {
+		return nil, fmt.Errorf("blink: login: %w", err)
+	}
+	if resp.status != http.StatusOK {
+		return nil, fmt.Errorf("blink: login: %w", newStatusError("GET "+authorizeTmpl, resp, nil))
+	}
+
+	// Step 2: the sign-in page carries the CSRF token.
+	cl := l.web(http.MethodGet, signinTmpl, l.follow, nil, nil)
+	resp, err = c.do(ctx, cl)
+	if err != nil {
+		return nil, fmt.Errorf("blink: login: %w", err)
+	}
+	if resp.status != http.StatusOK {
+		return nil, fmt.Errorf("blink: login: %w", newStatusError(cl.op(), resp, nil))
+	}
+	csrf, err := extractCSRF(resp.body)
+	if err != nil {
+		return nil, fmt.Errorf("blink: login: %w", &DecodeError{Op: cl.op(), Err: err})
+	}
+	l.csrf = csrf
+
+	// Step 3: credentials; redirects are the answer, not to be followed.
+	form := url.Values{
+		"username":   {email},
+		"password":   {password.Reveal()},
+		"csrf-token": {csrf.Reveal()},
+	}
+	cl = l.web(http.MethodPost, signinTmpl, l.noFollow, nil, form)
+	resp, err = c.do(ctx, cl)
+	if err != nil {
+		return nil, fmt.Errorf("blink: login: %w", err)
+	}
+	if err := l.signinOutcome(cl.op(), resp); err != nil {
+		return nil, fmt.Errorf("blink: login: %w", err)
+	}
+	if l.codeRequired {
+		c.log.Info().Str("channel", l.challenge.Channel).Msg("login: Blink sent a 2FA code")
+		return l, nil
+	}
+	if err := l.finish(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (c *Client) newLogin() *Login {
+	jar, _ := cookiejar.New(nil) // cookiejar.New with nil options never fails
+	tr := c.http.Transport
+	if tr == nil {
+		tr = http.DefaultTransport
+	}
+	oauthHost := ""
+	if u, err := url.Parse(c.oauthURL); err == nil {
+		oauthHost = u.Host
+	}
+	l := &Login{
+		c:          c,
+		hardwareID: c.snapshot().HardwareID,
+		pkce:       newPKCE(),
+	}
+	l.follow = &http.Client{
+		Transport: tr,
+		Jar:       jar,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// Stay on the OAuth host; an app-scheme or foreign redirect is an answer.
+			if len(via) >= 10 || req.URL.Host != oauthHost || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+	l.noFollow = &http.Client{
+		Transport:     tr,
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return l
+}
+
+// web builds an OAuth web-step call. Forms get Origin and Referer like a browser.
+func (l *Login) web(method, tmpl string, hc *http.Client, q, form url.Values) *call {
+	cl := &call{
+		method: method, tmpl: tmpl, base: l.c.oauthURL, path: tmpl, query: q,
+		prof: profWeb, client: hc, raw: true,
+	}
+	if form != nil {
+		cl.body = []byte(form.Encode())
+		cl.ctype = formType
+		cl.header = http.Header{
+			"Origin":  {l.c.oauthURL},
+			"Referer": {l.c.oauthURL + signinTmpl},
+		}
+	}
+	return cl
+}
+
+// oauthArgs finds the JSON of <script id="oauth-args" type="application/json">.
+var oauthArgs = regexp.MustCompile(`(?is)<script[^>]*\bid\s*=\s*["']oauth-args["'][^>]*>(.*?)</script>`)
+
+func extractCSRF(page []byte) (Secret, error) {
+	m := oauthArgs.FindSubmatch(page)
+	if m == nil {
+		return "", errors.New("sign-in page has no oauth-args script")
+	}
+	var args struct {
+		CSRF string `json:"csrf-token"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(m[1]), &args); err != nil {
+		return "", fmt.Errorf("oauth-args: %w", jsonErr(err))
+	}
+	if args.CSRF == "" {
+		return "", errors.New("oauth-args has no csrf-token")
+	}
+	return Secret(args.CSRF), nil
+}
+
+// oauthError is the JSON error body of the OAuth host.
+type oauthError struct {
+	Error      flexString `json:"error"`
+	ErrorCause flexString `json:"error_cause"`
+	Desc       flexString `json:"error_description"`
+	Message    flexString `json:"message"`
+}
+
+func parseOAuthError(body []byte) oauthError {
+	var e oauthError
+	_ = json.Unmarshal(body, &e)
+	return e
+}
+
+func (e oauthError) badCredentials() bool {
+	return strings.Contains(e.Error.v, "invalid_user_credentials") || strings.Contains(e.ErrorCause.v, "invalid_user_credentials")
+}
+
+// signinOutcome maps the sign-in POST answer (blink-api.md §2.2 step 3).
+func (l *Login) signinOutcome(op string, resp *response) error {
+	s := resp.status
+	oe := parseOAuthError(resp.body)
+	switch {
+	case s >= 300 && s < 400:
+		return nil
+	case s == http.StatusPreconditionFailed:
+		l.codeRequired = true
+		l.challenge, l.userID = parseChallenge(resp.body)
+		return nil
+	case s == http.StatusAccepted:
+		l.codeRequired = true
+		l.challenge, l.userID = parseChallenge(resp.body)
+		return nil
+	case oe.badCredentials() || s == http.StatusUnauthorized:
+		return newStatusError(op, resp, ErrBadCredentials)
+	case s == http.StatusBadRequest && oe.ErrorCause.v == "empty_cookies":
+		return newStatusError(op, resp, ErrCookiesLost)
+	case s == http.StatusNotAcceptable:
+		return newStatusError(op, resp, ErrNotAcceptable)
+	case s == http.StatusOK:
+		return fmt.Errorf("%s: sign-in page answered 200 without a decision", op)
+	default:
+		return newStatusError(op, resp, nil)
+	}
+}
+
+// parseChallenge reads the 202 JSON (tsv_state, phone/email,
+// next_time_in_secs, user_id); a bare 412 gives an empty Challenge.
+func parseChallenge(body []byte) (Challenge, int64) {
+	var raw struct {
+		TSVState flexString `json:"tsv_state"`
+		Phone    flexString `json:"phone"`
+		Email    flexString `json:"email"`
+		Next     flexInt    `json:"next_time_in_secs"`
+		UserID   flexInt    `json:"user_id"`
+	}
+	_ = json.Unmarshal(body, &raw)
+	ch := Challenge{Channel: raw.TSVState.v, Destination: raw.Phone.v, ResendAfter: time.Duration(raw.Next.v) * time.Second}
+	if ch.Destination == "" {
+		ch.Destination = raw.Email.v
+	}
+	if ch.ResendAfter < 0 {
+		ch.ResendAfter = 0
+	}
+	return ch, raw.UserID.v
+}
+
+// CodeRequired reports whether the login waits for a 2FA code. false means
+// the login is complete and the tokens are saved.
+func (l *Login) CodeRequired() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.codeRequired && !l.done
+}
+
+// Challenge describes the 2FA code Blink sent.
+func (l *Login) Challenge() Challenge {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.challenge
+}
+
+// SubmitCode sends the 2FA code and, when Blink accepts it, finishes the
+// login and saves the tokens. A wrong or expired code returns ErrInvalidCode
+// and the Login stays usable for another try.
+func (l *Login) SubmitCode(ctx context.Context, code Secret) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch {
+	case l.done:
+		return errors.New("blink: login already complete")
+	case !l.codeRequired:
+		return errors.New("blink: login did not ask for a code")
+	}
+	if !l.verified {
+		trimmed := Secret(strings.TrimSpace(code.Reveal()))
+		if trimmed.IsZero() {
+			return fmt.Errorf("blink: login: %w: empty code", ErrInvalidCode)
+		}
+		form := url.Values{
+			"2fa_code":    {trimmed.Reveal()},
+			"csrf-token":  {l.csrf.Reveal()},
+			"remember_me": {"false"},
+		}
+		cl := l.web(http.MethodPost, verifyTmpl, l.noFollow, nil, form)
+		resp, err := l.c.do(ctx, cl)
+		if err != nil {
+			return fmt.Errorf("blink: login: %w", err)
+		}
+		if err := verifyOutcome(cl.op(), resp); err != nil {
+			return fmt.Errorf("blink: login: %w", err)
+		}
+		l.verified = true
+		l.c.log.Info().Msg("login: 2FA code accepted")
+	}
+	return l.finish(ctx)
+}
+
+func verifyOutcome(op string, resp *response) error {
+	s := resp.status
+	if s == http.StatusCreated {
+		return nil
+	}
+	var ok struct {
+		Status flexString `json:"status"`
+	}
+	if s == http.StatusOK && json.Unmarshal(resp.body, &ok) == nil && ok.Status.v == "auth-completed" {
+		return nil
+	}
+	oe := parseOAuthError(resp.body)
+	switch {
+	case s == http.StatusNotAcceptable:
+		return newStatusError(op, resp, ErrNotAcceptable)
+	case s == http.StatusBadRequest && oe.ErrorCause.v == "empty_cookies":
+		return newStatusError(op, resp, ErrCookiesLost)
+	default:
+		return newStatusError(op, resp, ErrInvalidCode)
+	}
+}
+
+// finish gets the authorization code, exchanges it for tokens, learns the
+// tier and saves the session (steps 5–7). Called with l.mu held or before
+// the Login escapes.
+func (l *Login) finish(ctx context.Context) error {
+	c := l.c
+	cl := l.web(http.MethodGet, authorizeTmpl, l.noFollow, nil, nil)
+	resp, err := c.do(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("blink: login: %w", err)
+	}
+	if resp.status < 300 || resp.status >= 400 {
+		return fmt.Errorf("blink: login: authorization code: %w", newStatusError(cl.op(), resp, nil))
+	}
+	// The Location carries the code: never log or quote it.
+	loc, err := url.Parse(resp.header.Get("Location"))
+	if err != nil {
+		return fmt.Errorf("blink: login: %s: unparsable redirect", cl.op())
+	}
+	code := Secret(loc.Query().Get("code"))
+	if code.IsZero() {
+		return fmt.Errorf("blink: login: %s: redirect carries no authorization code", cl.op())
+	}
+
+	form := url.Values{
+		"app_brand":     {"blink"},
+		"client_id":     {oauthClientID},
+		"code":          {code.Reveal()},
+		"code_verifier": {l.pkce.verifier.Reveal()},
+		"grant_type":    {"authorization_code"},
+		"hardware_id":   {l.hardwareID},
+		"redirect_uri":  {oauthRedirectURI},
+		"scope":         {oauthScope},
+	}
+	cl = &call{
+		method: http.MethodPost, tmpl: tokenTmpl, base: c.oauthURL, path: tokenTmpl,
+		body: []byte(form.Encode()), ctype: formType, prof: profToken, client: l.noFollow, raw: true,
+	}
+	resp, err = c.do(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("blink: login: %w", err)
+	}
+	if resp.status != http.StatusOK {
+		return fmt.Errorf("blink: login: token exchange: %w", newStatusError(cl.op(), resp, nil))
+	}
+	tr, err := decodeTokenResponse(cl.op(), resp.body)
+	if err != nil {
+		return fmt.Errorf("blink: login: %w", err)
+	}
+	if tr.RefreshToken == "" {
+		return fmt.Errorf("blink: login: %w", &DecodeError{Op: cl.op(), Err: errors.New("no refresh_token in token response")})
+	}
+	t := Tokens{
+		AccessToken:  Secret(tr.AccessToken),
+		RefreshToken: Secret(tr.RefreshToken),
+		ExpiresAt:    c.expiry(tr),
+		HardwareID:   l.hardwareID,
+		UserID:       l.userID,
+	}
+
+	cl = &call{
+		method: http.MethodGet, tmpl: tierInfoTmpl, base: c.restBase(prodTier), path: tierInfoTmpl,
+		prof: profREST, token: t.AccessToken,
+	}
+	resp, err = c.do(ctx, cl)
+	if err != nil {
+		return fmt.Errorf("blink: login: %w", err)
+	}
+	var ti tierInfo
+	if err := decodeJSON(cl.op(), resp.body, &ti); err != nil {
+		return fmt.Errorf("blink: login: %w", err)
+	}
+	if ti.Tier.v == "" || ti.AccountID.v == 0 {
+		return fmt.Errorf("blink: login: %w", &DecodeError{Op: cl.op(), Err: errors.New("tier_info without tier or account_id")})
+	}
+	t.Tier, t.AccountID = ti.Tier.v, ti.AccountID.v
+
+	if err := c.store.Save(t); err != nil {
+		return fmt.Errorf("blink: login: save tokens: %w", err)
+	}
+	c.mu.Lock()
+	c.tokens = t
+	c.refused = false
+	c.mu.Unlock()
+	l.done = true
+	c.log.Info().Str("tier", t.Tier).Msg("login: complete, tokens saved")
+	return nil
+}

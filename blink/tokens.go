@@ -1,0 +1,184 @@
+package blink
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// ErrNoTokens is returned by TokenStore.Load when nothing was saved yet. It
+// wraps fs.ErrNotExist.
+var ErrNoTokens = fmt.Errorf("blink: no saved tokens: %w", fs.ErrNotExist)
+
+// Tokens is the persisted session. HardwareID is the UUID Blink knows this
+// installation by; it is generated once and kept even without tokens.
+type Tokens struct {
+	AccessToken  Secret
+	RefreshToken Secret
+	ExpiresAt    time.Time
+	Tier         string
+	AccountID    int64
+	UserID       int64
+	ClientID     int64
+	HardwareID   string
+}
+
+// TokenStore persists Tokens. Load returns ErrNoTokens when none were saved.
+type TokenStore interface {
+	Load() (Tokens, error)
+	Save(Tokens) error
+}
+
+// FileTokenStore keeps Tokens in one JSON file, written atomically (temp
+// file, fsync, rename) with mode 0600; its directory is created 0700.
+type FileTokenStore struct {
+	Path string
+}
+
+// tokenFile is the on-disk form. It holds plain strings because
+// Secret.MarshalJSON redacts on purpose.
+type tokenFile struct {
+	Version      int       `json:"version"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at,omitzero"`
+	Tier         string    `json:"tier,omitempty"`
+	AccountID    int64     `json:"account_id,omitempty"`
+	UserID       int64     `json:"user_id,omitempty"`
+	ClientID     int64     `json:"client_id,omitempty"`
+	HardwareID   string    `json:"hardware_id,omitempty"`
+}
+
+// Load reads the token file.
+func (s FileTokenStore) Load() (Tokens, error) {
+	b, err := os.ReadFile(s.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Tokens{}, ErrNoTokens
+	}
+	if err != nil {
+		return Tokens{}, fmt.Errorf("blink: read token file: %w", err)
+	}
+	var f tokenFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		// json errors quote at most a type name or an offset, never the content.
+		return Tokens{}, fmt.Errorf("blink: token file %s is corrupt: %w", s.Path, err)
+	}
+	return Tokens{
+		AccessToken:  Secret(f.AccessToken),
+		RefreshToken: Secret(f.RefreshToken),
+		ExpiresAt:    f.ExpiresAt,
+		Tier:         f.Tier,
+		AccountID:    f.AccountID,
+		UserID:       f.UserID,
+		ClientID:     f.ClientID,
+		HardwareID:   f.HardwareID,
+	}, nil
+}
+
+// Save writes the token file atomically with mode 0600.
+func (s FileTokenStore) Save(t Tokens) error {
+	b, err := json.MarshalIndent(tokenFile{
+		Version:      1,
+		AccessToken:  t.AccessToken.Reveal(),
+		RefreshToken: t.RefreshToken.Reveal(),
+		ExpiresAt:    t.ExpiresAt,
+		Tier:         t.Tier,
+		AccountID:    t.AccountID,
+		UserID:       t.UserID,
+		ClientID:     t.ClientID,
+		HardwareID:   t.HardwareID,
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("blink: encode tokens: %w", err)
+	}
+	return writeFileAtomic(s.Path, append(b, '\n'))
+}
+
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("blink: create state directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("blink: write token file: %w", err)
+	}
+	// Make the rename durable; not every platform can fsync a directory.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// MemoryTokenStore keeps Tokens in memory (tests, demo mode). The zero value
+// is empty and ready to use.
+type MemoryTokenStore struct {
+	mu    sync.Mutex
+	t     Tokens
+	saved bool
+	saves int
+}
+
+// Load returns the saved tokens or ErrNoTokens.
+func (m *MemoryTokenStore) Load() (Tokens, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.saved {
+		return Tokens{}, ErrNoTokens
+	}
+	return m.t, nil
+}
+
+// Save keeps a copy of t.
+func (m *MemoryTokenStore) Save(t Tokens) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.t, m.saved = t, true
+	m.saves++
+	return nil
+}
+
+// Saves reports how many times Save was called.
+func (m *MemoryTokenStore) Saves() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saves
+}
+
+// newHardwareID returns a random UUIDv4 in upper case, as the iOS app sends it.
+func newHardwareID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
