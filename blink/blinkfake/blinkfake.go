@@ -1,0 +1,707 @@
+// Package blinkfake is a stateful fake of Blink's cloud: the OAuth host
+// (authorization code + PKCE login with optional 2FA, token refresh) and the
+// REST host (homescreen, media/changed, commands, configs, downloads) as
+// described in blink-api.md. It serves its own JSON, independent of package
+// blink's decoders, so tests against it check the client rather than echo it.
+//
+// It is used by unit tests, the bridge's end-to-end tests, benchmarks and the
+// daemon's demo mode, so it works with a nil testing.TB, bounds its memory
+// and is safe for concurrent use. It must not touch anything outside its two
+// httptest servers on 127.0.0.1.
+//
+// One REST listener acts as every tier: the tier is the first path segment,
+// so RESTURL returns "http://127.0.0.1:PORT/{tier}" for the client's
+// BLINK_REST_URL template; tier_info is served under "/prod".
+//
+//	srv := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
+//	// log in with srv.Config().Email / Password / Code against srv.OAuthURL()
+//	srv.TriggerMotion(deviceID, "pir")
+//	srv.Count(blinkfake.EpHomescreen)
+package blinkfake
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+)
+
+// Config describes the fake account and how the fake behaves. The zero value
+// is a small account (see Account) without 2FA.
+type Config struct {
+	Email    string // default "user@example.com" (compared case-insensitively)
+	Password string // default "correct horse battery staple"
+	// TwoFactor makes sign-in ask for Code (412, or 202 JSON with Use202).
+	TwoFactor        bool
+	Code             string // default "123456"
+	TwoFactorChannel string // "sms" (default) or "email"
+	Use202           bool
+
+	Tier      string // default "u011"; any [a-z0-9]{3,4}
+	AccountID int64  // default 10001001
+	UserID    int64  // default 20002002 (homescreen User-Id header)
+	ClientID  int64  // default 30003003 (homescreen Client-Id header)
+
+	// Networks × DevicesPerNetwork devices behind sync modules, plus
+	// StandaloneNetworks networks holding one Mini or doorbell each; families
+	// cycle catalina, xt2, owl, lotus. UnknownTypes turns every seventh device
+	// into a "sedona" camera. All zero (and Account nil) → the default account.
+	Networks           int
+	DevicesPerNetwork  int
+	StandaloneNetworks int
+	UnknownTypes       bool
+	// Account, when non-nil, is used instead of generating one.
+	Account *Account
+
+	AccessTokenTTL time.Duration // default 4h (expires_in 14400)
+
+	// A command completes on its CommandPolls-th status poll (default 2;
+	// 1 = the first poll already says complete) or, when CommandDelay > 0,
+	// once CommandDelay has passed on the clock — whichever comes first.
+	CommandPolls int
+	CommandDelay time.Duration
+
+	MediaPageSize int // media/changed page size ("limit"), default 25
+	MaxMedia      int // media items kept (oldest dropped), default 1000
+
+	// MaxRequestsPerMinute > 0 limits each host per clock minute: OAuth
+	// answers 429 with Retry-After, REST answers 403.
+	MaxRequestsPerMinute int
+	// LockoutAfter > 0 locks the account after that many wrong passwords:
+	// sign-in and token answer 429 for LockoutFor (default 1h).
+	LockoutAfter int
+	LockoutFor   time.Duration
+
+	// WrongFamilyStatus is the HTTP status of {"message":"Camera not found",
+	// "code":500} (a device id on another family's endpoint). Default 500.
+	WrongFamilyStatus int
+
+	Now func() time.Time // default time.Now
+}
+
+var tierRe = regexp.MustCompile(`^[a-z0-9]{3,4}$`)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Email == "" {
+		c.Email = "user@example.com"
+	}
+	if c.Password == "" {
+		c.Password = "correct horse battery staple"
+	}
+	if c.Code == "" {
+		c.Code = "123456"
+	}
+	if c.TwoFactorChannel == "" {
+		c.TwoFactorChannel = "sms"
+	}
+	if c.Tier == "" {
+		c.Tier = "u011"
+	}
+	if !tierRe.MatchString(c.Tier) {
+		return c, fmt.Errorf("blinkfake: tier %q is not [a-z0-9]{3,4}", c.Tier)
+	}
+	if c.AccountID == 0 {
+		c.AccountID = 10_001_001
+	}
+	if c.UserID == 0 {
+		c.UserID = 20_002_002
+	}
+	if c.ClientID == 0 {
+		c.ClientID = 30_003_003
+	}
+	if c.AccessTokenTTL <= 0 {
+		c.AccessTokenTTL = 4 * time.Hour
+	}
+	if c.CommandPolls <= 0 {
+		c.CommandPolls = 2
+	}
+	if c.MediaPageSize <= 0 {
+		c.MediaPageSize = 25
+	}
+	if c.MaxMedia <= 0 {
+		c.MaxMedia = 1000
+	}
+	if c.LockoutFor <= 0 {
+		c.LockoutFor = time.Hour
+	}
+	if c.WrongFamilyStatus == 0 {
+		c.WrongFamilyStatus = http.StatusInternalServerError
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Networks < 0 || c.DevicesPerNetwork < 0 || c.StandaloneNetworks < 0 {
+		return c, errors.New("blinkfake: negative account size")
+	}
+	return c, nil
+}
+
+// Server is the running fake: two httptest servers sharing one account state.
+type Server struct {
+	tb     testing.TB
+	cfg    Config
+	oauth  *httptest.Server
+	rest   *httptest.Server
+	closed chan struct{}
+	once   sync.Once
+
+	mu       sync.Mutex
+	networks map[int64]*Network
+	netOrder []int64
+	devices  map[int64]*Device
+	devOrder []int64
+	ids      map[int64]bool
+	netSeq   int64
+	devSeq   int64
+
+	media    []*Media // ascending by ID
+	mediaSeq int64
+	purgeID  int64
+
+	commands  map[int64]*command
+	cmdOrder  []int64
+	cmdSeq    int64
+	inFlight  map[int64]*command // network id → running command
+	failNext  []failSpec
+	stallNext int
+
+	sessions map[string]*session
+	codes    map[string]*authCode
+	access   map[string]time.Time // access token → expiry
+	refresh  map[string]bool
+
+	counts      map[string]int
+	total       int
+	logins      int
+	codesSent   int
+	faults      []*Fault
+	badSignins  int
+	lockedUntil time.Time
+	oauthWin    window
+	restWin     window
+
+	images imageCache
+}
+
+// New starts a fake with cfg. With a non-nil tb, a bad Config fails the test
+// and Close is registered with tb.Cleanup; with a nil tb a bad Config panics
+// (use Start to get an error instead).
+func New(tb testing.TB, cfg Config) *Server {
+	if tb != nil {
+		tb.Helper()
+	}
+	s, err := start(tb, cfg)
+	if err != nil {
+		if tb != nil {
+			tb.Fatal(err)
+		}
+		panic(err)
+	}
+	if tb != nil {
+		tb.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Start is New for callers without a testing.TB (demo mode): the caller
+// must Close the server.
+func Start(cfg Config) (*Server, error) { return start(nil, cfg) }
+
+func start(tb testing.TB, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		tb:       tb,
+		cfg:      cfg,
+		closed:   make(chan struct{}),
+		networks: map[int64]*Network{},
+		devices:  map[int64]*Device{},
+		ids:      map[int64]bool{},
+		netSeq:   firstNetworkID,
+		devSeq:   firstDeviceID,
+		mediaSeq: firstMediaID,
+		purgeID:  firstMediaID - 1,
+		commands: map[int64]*command{},
+		cmdSeq:   firstCommandID,
+		inFlight: map[int64]*command{},
+		sessions: map[string]*session{},
+		codes:    map[string]*authCode{},
+		access:   map[string]time.Time{},
+		refresh:  map[string]bool{},
+		counts:   map[string]int{},
+	}
+	var acct Account
+	switch {
+	case cfg.Account != nil:
+		acct = *cfg.Account
+	case cfg.Networks == 0 && cfg.DevicesPerNetwork == 0 && cfg.StandaloneNetworks == 0:
+		acct = defaultAccount()
+	default:
+		acct = generateAccount(cfg)
+	}
+	if err := s.load(acct); err != nil {
+		return nil, err
+	}
+	s.oauth = httptest.NewServer(s.OAuthHandler())
+	s.rest = httptest.NewServer(s.RESTHandler())
+	return s, nil
+}
+
+func (s *Server) load(a Account) error {
+	now := s.now()
+	for _, n := range a.Networks {
+		n := cloneNetwork(&n)
+		if n.ID != 0 && s.ids[n.ID] {
+			return fmt.Errorf("blinkfake: duplicate id %d", n.ID)
+		}
+		if n.ID != 0 {
+			s.ids[n.ID] = true
+		}
+		s.fillNetwork(&n, now)
+		s.ids[n.ID] = true
+		if n.SyncModule != nil {
+			s.ids[n.SyncModule.ID] = true
+		}
+		s.networks[n.ID] = &n
+		s.netOrder = append(s.netOrder, n.ID)
+	}
+	for _, d := range a.Devices {
+		if _, err := s.addDevice(d, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close shuts both servers down; requests held by a Delay fault end at once.
+func (s *Server) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		s.oauth.Close()
+		s.rest.Close()
+	})
+}
+
+// OAuthURL is the OAuth host's base URL (for blink.Options.OAuthURL).
+func (s *Server) OAuthURL() string { return s.oauth.URL }
+
+// RESTURL is the REST template "http://127.0.0.1:PORT/{tier}" (for
+// blink.Options.RESTURL).
+func (s *Server) RESTURL() string { return s.rest.URL + "/{tier}" }
+
+// RESTBase is the REST base URL for one tier, e.g. RESTBase("prod").
+func (s *Server) RESTBase(tier string) string { return s.rest.URL + "/" + tier }
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Server) Config() Config { return s.cfg }
+
+// AccountID is the account's id.
+func (s *Server) AccountID() int64 { return s.cfg.AccountID }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) usedID(id int64) bool { return s.ids[id] }
+
+func (s *Server) nextNetworkID() int64 {
+	for s.ids[s.netSeq] {
+		s.netSeq++
+	}
+	s.ids[s.netSeq] = true
+	return s.netSeq
+}
+
+func (s *Server) nextDeviceID() int64 {
+	for s.ids[s.devSeq] {
+		s.devSeq++
+	}
+	s.ids[s.devSeq] = true
+	return s.devSeq
+}
+
+// errorf reports a misuse of the control API to the test, if any.
+func (s *Server) errorf(format string, args ...any) {
+	if s.tb != nil {
+		s.tb.Helper()
+		s.tb.Errorf(format, args...)
+	}
+}
+
+// ---- control ----
+
+func (s *Server) addDevice(d Device, now time.Time) (Device, error) {
+	if d.ID != 0 && s.ids[d.ID] {
+		return Device{}, fmt.Errorf("blinkfake: duplicate id %d", d.ID)
+	}
+	if _, ok := s.networks[d.NetworkID]; !ok {
+		return Device{}, fmt.Errorf("blinkfake: device %q: unknown network %d", d.Name, d.NetworkID)
+	}
+	if d.ID != 0 {
+		s.ids[d.ID] = true
+	}
+	s.fillDevice(&d, now)
+	s.ids[d.ID] = true
+	s.devices[d.ID] = &d
+	s.devOrder = append(s.devOrder, d.ID)
+	return d, nil
+}
+
+// AddDevice adds a device to an existing network and returns it with the
+// zero fields filled in (ID, serial, signals, …).
+func (s *Server) AddDevice(d Device) (Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addDevice(d, s.now())
+}
+
+// AddNetwork adds a network (with a sync module unless SyncModule is nil).
+func (s *Server) AddNetwork(n Network) (Network, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = cloneNetwork(&n)
+	if n.ID != 0 && s.ids[n.ID] {
+		return Network{}, fmt.Errorf("blinkfake: duplicate id %d", n.ID)
+	}
+	if n.ID != 0 {
+		s.ids[n.ID] = true
+	}
+	s.fillNetwork(&n, s.now())
+	if n.SyncModule != nil {
+		s.ids[n.SyncModule.ID] = true
+	}
+	s.networks[n.ID] = &n
+	s.netOrder = append(s.netOrder, n.ID)
+	return cloneNetwork(&n), nil
+}
+
+// RemoveDevice deletes a device from the account (it disappears from
+// homescreen; its media stay).
+func (s *Server) RemoveDevice(id int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.devices[id]; !ok {
+		return fmt.Errorf("blinkfake: no device %d", id)
+	}
+	delete(s.devices, id)
+	s.devOrder = slices.DeleteFunc(s.devOrder, func(x int64) bool { return x == id })
+	return nil
+}
+
+// SetDeviceStatus sets the status of a device or sync module: "offline", or
+// "online" (which becomes "done" for cameras and doorbells, Blink's word for
+// an idle reachable camera), or any raw value.
+func (s *Server) SetDeviceStatus(id int64, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now().Truncate(time.Second)
+	if d, ok := s.devices[id]; ok {
+		if status == "online" {
+			status = onlineWord(d.Family)
+		}
+		d.Status = status
+		d.UpdatedAt = now
+		return nil
+	}
+	for _, n := range s.networks {
+		if n.SyncModule != nil && n.SyncModule.ID == id {
+			n.SyncModule.Status = status
+			return nil
+		}
+	}
+	return fmt.Errorf("blinkfake: no device or sync module %d", id)
+}
+
+// SetArmed changes a network's armed state directly (no command).
+func (s *Server) SetArmed(networkID int64, armed bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.networks[networkID]
+	if !ok {
+		return fmt.Errorf("blinkfake: no network %d", networkID)
+	}
+	n.Armed = armed
+	n.UpdatedAt = s.now().Truncate(time.Second)
+	return nil
+}
+
+// SetEnabled changes a device's motion detection directly (no command).
+func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[deviceID]
+	if !ok {
+		return fmt.Errorf("blinkfake: no device %d", deviceID)
+	}
+	d.Enabled = enabled
+	d.UpdatedAt = s.now().Truncate(time.Second)
+	return nil
+}
+
+// SetBattery sets a device's battery field ("ok", "low", or "" for mains).
+func (s *Server) SetBattery(deviceID int64, battery string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[deviceID]
+	if !ok {
+		return fmt.Errorf("blinkfake: no device %d", deviceID)
+	}
+	d.Battery = battery
+	if d.HasSignals {
+		d.BatteryBars = 3
+		if battery == "low" {
+			d.BatteryBars = 1
+		}
+	}
+	return nil
+}
+
+// TriggerMotion records a clip for the device as if it had seen motion:
+// a media item (created_at = now; source "pir" when empty, or "liveview",
+// "snapshot") and a new thumbnail. An unknown device fails the test (or
+// returns a zero Media without one).
+func (s *Server) TriggerMotion(deviceID int64, source string) Media {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.devices[deviceID]
+	if !ok {
+		s.errorf("blinkfake: TriggerMotion: no device %d", deviceID)
+		return Media{}
+	}
+	if source == "" {
+		source = "pir"
+	}
+	now := s.now()
+	s.bumpThumbnail(d, now)
+	return *s.addMedia(d, source, now)
+}
+
+// DeleteMedia flags a media item deleted (it reappears in the changed feed).
+func (s *Server) DeleteMedia(id int64) error {
+	return s.touchMedia(id, func(m *Media) { m.Deleted = true })
+}
+
+// MarkWatched flags a media item watched (it reappears in the changed feed).
+func (s *Server) MarkWatched(id int64) error {
+	return s.touchMedia(id, func(m *Media) { m.Watched = true })
+}
+
+func (s *Server) touchMedia(id int64, f func(*Media)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.findMedia(id)
+	if m == nil {
+		return fmt.Errorf("blinkfake: no media %d", id)
+	}
+	f(m)
+	m.UpdatedAt = s.now().Truncate(time.Second)
+	return nil
+}
+
+// ExpireAccessTokens makes every access token issued so far answer 401
+// (code 101); refresh tokens keep working.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	past := s.now().Add(-time.Second)
+	for k := range s.access {
+		s.access[k] = past
+	}
+}
+
+// RevokeRefreshTokens makes every refresh token issued so far answer 401
+// invalid_grant (as when the device is removed in the Blink app).
+func (s *Server) RevokeRefreshTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.refresh)
+}
+
+// Lockout locks the account's sign-in and token endpoints (429) for d.
+// Lockout(0) unlocks.
+func (s *Server) Lockout(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.badSignins = 0
+	if d <= 0 {
+		s.lockedUntil = time.Time{}
+		return
+	}
+	s.lockedUntil = s.now().Add(d)
+}
+
+// FailNextCommand makes the next submitted command finish (when it would
+// have completed) with complete:true, status 1 and this status_code and
+// status_msg, e.g. FailNextCommand(523, "Live view failed"). It changes no state.
+func (s *Server) FailNextCommand(code int, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = append(s.failNext, failSpec{code: code, msg: msg})
+}
+
+// StallNextCommand makes the next submitted command never complete; its
+// network stays busy (409) until the command is ended with
+// POST /network/{n}/command/{cmd}/done/.
+func (s *Server) StallNextCommand() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stallNext++
+}
+
+// ---- inspection ----
+
+// Count is how many requests the named endpoint (the Ep… constants) got,
+// including ones answered by a fault, rate limit or auth error.
+func (s *Server) Count(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[endpoint]
+}
+
+// Counts is a copy of every endpoint's request count.
+func (s *Server) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		m[k] = v
+	}
+	return m
+}
+
+// Total is the number of requests to both hosts.
+func (s *Server) Total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// ResetCounts zeroes the request counts (not Logins or CodesSent).
+func (s *Server) ResetCounts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.counts)
+	s.total = 0
+}
+
+// Logins is the number of successful authorization-code token exchanges.
+func (s *Server) Logins() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logins
+}
+
+// CodesSent is the number of 2FA codes "sent" (sign-ins that asked for one).
+func (s *Server) CodesSent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codesSent
+}
+
+// Network returns a snapshot of a network.
+func (s *Server) Network(id int64) (Network, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	n, ok := s.networks[id]
+	if !ok {
+		return Network{}, false
+	}
+	return cloneNetwork(n), true
+}
+
+// Networks returns snapshots of every network in account order.
+func (s *Server) Networks() []Network {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	out := make([]Network, 0, len(s.netOrder))
+	for _, id := range s.netOrder {
+		out = append(out, cloneNetwork(s.networks[id]))
+	}
+	return out
+}
+
+// Device returns a snapshot of a device.
+func (s *Server) Device(id int64) (Device, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	d, ok := s.devices[id]
+	if !ok {
+		return Device{}, false
+	}
+	return *d, true
+}
+
+// Devices returns snapshots of every device in account order.
+func (s *Server) Devices() []Device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	out := make([]Device, 0, len(s.devOrder))
+	for _, id := range s.devOrder {
+		out = append(out, *s.devices[id])
+	}
+	return out
+}
+
+// DevicesOf returns the devices of one family.
+func (s *Server) DevicesOf(f blink.Family) []Device {
+	return slices.DeleteFunc(s.Devices(), func(d Device) bool { return d.Family != f })
+}
+
+// Media returns the stored media items, oldest first.
+func (s *Server) Media() []Media {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Media, len(s.media))
+	for i, m := range s.media {
+		out[i] = *m
+	}
+	return out
+}
+
+// CommandCompletedAt is when a command completed or failed (clock time);
+// zero while it runs or when the id is unknown.
+func (s *Server) CommandCompletedAt(cmdID int64) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	if c, ok := s.commands[cmdID]; ok {
+		return c.completedAt
+	}
+	return time.Time{}
+}
+
+// Command returns a snapshot of a command submitted to the fake.
+func (s *Server) Command(cmdID int64) (CommandInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	c, ok := s.commands[cmdID]
+	if !ok {
+		return CommandInfo{}, false
+	}
+	return c.info(), true
+}
+
+// Commands returns snapshots of the remembered commands (the newest 1000),
+// oldest first.
+func (s *Server) Commands() []CommandInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	out := make([]CommandInfo, 0, len(s.cmdOrder))
+	for _, id := range s.cmdOrder {
+		out = append(out, s.commands[id].info())
+	}
+	return out
+}

@@ -1,0 +1,250 @@
+package blinkfake
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+)
+
+// Command kinds as Blink names them in command objects.
+const (
+	cmdArm           = "arm"
+	cmdDisarm        = "disarm"
+	cmdMotionEnable  = "device_motion_enable"
+	cmdMotionDisable = "device_motion_disable"
+	cmdConfigSet     = "config_set"
+	cmdThumbnail     = "thumbnail"
+	cmdClip          = "clip"
+	cmdConfigLFR     = "config_lfr"
+)
+
+// Command status codes the fake emits (blink-api.md §3.12).
+const (
+	StatusOK = 908
+	// StatusDeviceOffline is the fake's own failure code for a command sent
+	// to an offline device; Blink's real code for this is not documented.
+	StatusDeviceOffline = 803
+)
+
+const maxCommands = 1000
+
+type failSpec struct {
+	code int
+	msg  string
+}
+
+type cmdState int
+
+const (
+	cmdRunning cmdState = iota
+	cmdDone
+	cmdFailed
+	cmdCancelled
+)
+
+func (c cmdState) String() string {
+	return [...]string{"running", "done", "failed", "cancelled"}[c]
+}
+
+type command struct {
+	id          int64
+	networkID   int64
+	deviceID    int64 // 0 for arm/disarm
+	family      blink.Family
+	kind        string
+	enable      bool // config_set target value
+	full        bool // full command object (camera /network/ paths)
+	createdAt   time.Time
+	polls       int
+	state       cmdState
+	stalled     bool
+	fail        failSpec
+	completedAt time.Time
+	mediaID     int64
+	children    []child
+}
+
+type child struct {
+	id       int64
+	deviceID int64
+}
+
+// CommandInfo is a snapshot of a command the fake received.
+type CommandInfo struct {
+	ID          int64
+	NetworkID   int64
+	DeviceID    int64  // 0 for arm/disarm
+	Command     string // arm, disarm, device_motion_enable, config_set, thumbnail, clip, …
+	State       string // running, done, failed, cancelled
+	Polls       int    // status polls seen
+	StatusCode  int    // 908 unless it failed
+	MediaID     int64  // clip commands, once done
+	CreatedAt   time.Time
+	CompletedAt time.Time
+}
+
+func (c *command) info() CommandInfo {
+	code := StatusOK
+	if c.state == cmdFailed {
+		code = c.fail.code
+	}
+	return CommandInfo{
+		ID: c.id, NetworkID: c.networkID, DeviceID: c.deviceID, Command: c.kind,
+		State: c.state.String(), Polls: c.polls, StatusCode: code, MediaID: c.mediaID,
+		CreatedAt: c.createdAt, CompletedAt: c.completedAt,
+	}
+}
+
+// submit starts a command on a network; nil when the network is busy.
+func (s *Server) submit(netID int64, d *Device, kind string, full bool) *command {
+	if cur, ok := s.inFlight[netID]; ok && cur.state == cmdRunning {
+		return nil
+	}
+	now := s.now()
+	c := &command{id: s.cmdSeq, networkID: netID, kind: kind, full: full, createdAt: now}
+	s.cmdSeq++
+	if d != nil {
+		c.deviceID, c.family = d.ID, d.Family
+		if d.Status == "offline" {
+			c.fail = failSpec{code: StatusDeviceOffline, msg: "Camera is offline"}
+		}
+	}
+	if kind == cmdArm || kind == cmdDisarm {
+		for _, id := range s.devOrder {
+			if dd := s.devices[id]; dd.NetworkID == netID && dd.Family == blink.FamilyCamera {
+				c.children = append(c.children, child{id: s.cmdSeq, deviceID: id})
+				s.cmdSeq++
+			}
+		}
+	}
+	if len(s.failNext) > 0 {
+		c.fail, s.failNext = s.failNext[0], s.failNext[1:]
+	}
+	if s.stallNext > 0 {
+		s.stallNext--
+		c.stalled = true
+	}
+	s.inFlight[netID] = c
+	s.commands[c.id] = c
+	s.cmdOrder = append(s.cmdOrder, c.id)
+	s.pruneCommands()
+	return c
+}
+
+func (s *Server) pruneCommands() {
+	for len(s.cmdOrder) > maxCommands {
+		i := slices.IndexFunc(s.cmdOrder, func(id int64) bool { return s.commands[id].state != cmdRunning })
+		if i < 0 {
+			return
+		}
+		delete(s.commands, s.cmdOrder[i])
+		s.cmdOrder = slices.Delete(s.cmdOrder, i, i+1)
+	}
+}
+
+// advance moves a command on; polled says a status poll is looking at it.
+func (s *Server) advance(c *command, polled bool) {
+	if c.state != cmdRunning {
+		return
+	}
+	if polled {
+		c.polls++
+	}
+	if c.stalled {
+		return
+	}
+	now := s.now()
+	byTime := s.cfg.CommandDelay > 0 && !now.Before(c.createdAt.Add(s.cfg.CommandDelay))
+	if c.polls >= s.cfg.CommandPolls || byTime {
+		s.finish(c, now)
+	}
+}
+
+// advanceAll completes commands whose CommandDelay has passed.
+func (s *Server) advanceAll() {
+	if s.cfg.CommandDelay <= 0 {
+		return
+	}
+	for _, c := range s.inFlight {
+		s.advance(c, false)
+	}
+}
+
+func (s *Server) finish(c *command, now time.Time) {
+	c.completedAt = now
+	if s.inFlight[c.networkID] == c {
+		delete(s.inFlight, c.networkID)
+	}
+	if c.fail.code != 0 {
+		c.state = cmdFailed
+		return
+	}
+	c.state = cmdDone
+	stamp := now.Truncate(time.Second)
+	switch c.kind {
+	case cmdArm, cmdDisarm:
+		if n, ok := s.networks[c.networkID]; ok {
+			n.Armed = c.kind == cmdArm
+			n.UpdatedAt = stamp
+		}
+		return
+	}
+	d, ok := s.devices[c.deviceID]
+	if !ok {
+		return
+	}
+	switch c.kind {
+	case cmdMotionEnable, cmdMotionDisable, cmdConfigSet:
+		d.Enabled = c.kind == cmdMotionEnable || (c.kind == cmdConfigSet && c.enable)
+		d.UpdatedAt = stamp
+	case cmdThumbnail:
+		s.bumpThumbnail(d, now)
+	case cmdClip:
+		s.bumpThumbnail(d, now)
+		c.mediaID = s.addMedia(d, "liveview", now).ID
+	}
+}
+
+func (s *Server) bumpThumbnail(d *Device, now time.Time) {
+	ts := now.Unix()
+	if ts <= d.ThumbnailTS {
+		ts = d.ThumbnailTS + 1
+	}
+	d.ThumbnailTS = ts
+	d.UpdatedAt = now.Truncate(time.Second)
+}
+
+func (s *Server) addMedia(d *Device, source string, now time.Time) *Media {
+	now = now.Truncate(time.Second)
+	m := &Media{
+		ID: s.mediaSeq, CreatedAt: now, UpdatedAt: now,
+		DeviceID: d.ID, NetworkID: d.NetworkID, Source: source,
+	}
+	s.mediaSeq++
+	a := s.cfg.AccountID
+	if d.Family == blink.FamilyCamera {
+		m.Thumbnail = fmt.Sprintf("/api/v2/accounts/%d/media/thumb/%d", a, m.ID)
+		m.Clip = fmt.Sprintf("/api/v2/accounts/%d/media/clip/%d.mp4", a, m.ID)
+	} else {
+		base := fmt.Sprintf("/api/v3/media/accounts/%d/networks/%d/%s/%d", a, d.NetworkID, d.Type, d.ID)
+		m.Thumbnail = fmt.Sprintf("%s/thumbnail/%d.jpg?ext=", base, m.ID)
+		m.Clip = fmt.Sprintf("%s/clip/%d.mp4?ext=", base, m.ID)
+	}
+	s.media = append(s.media, m)
+	if over := len(s.media) - s.cfg.MaxMedia; over > 0 {
+		s.purgeID = s.media[over-1].ID
+		s.media = slices.Delete(s.media, 0, over)
+	}
+	return m
+}
+
+func (s *Server) findMedia(id int64) *Media {
+	i := sort.Search(len(s.media), func(i int) bool { return s.media[i].ID >= id })
+	if i < len(s.media) && s.media[i].ID == id {
+		return s.media[i]
+	}
+	return nil
+}

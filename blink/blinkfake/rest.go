@@ -1,0 +1,516 @@
+package blinkfake
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+)
+
+type params map[string]string
+
+func (p params) id(k string) (int64, bool) {
+	v, err := strconv.ParseInt(p[k], 10, 64)
+	return v, err == nil && v > 0
+}
+
+type restRoute struct {
+	method  string
+	pattern []string
+	name    string
+	nameFn  func(params) string // overrides name when set
+	h       func(http.ResponseWriter, *http.Request, params)
+}
+
+func (s *Server) restRoutes() []restRoute {
+	const (
+		get  = http.MethodGet
+		post = http.MethodPost
+		acct = "api/v1/accounts/{a}/networks/{n}/"
+	)
+	r := func(method, pattern, name string, h func(http.ResponseWriter, *http.Request, params)) restRoute {
+		return restRoute{method: method, pattern: strings.Split(pattern, "/"), name: name, h: h}
+	}
+	cmd := func(fam blink.Family, kind string, full bool) func(http.ResponseWriter, *http.Request, params) {
+		return func(w http.ResponseWriter, r *http.Request, p params) {
+			s.handleDeviceCommand(w, r, p, fam, kind, full)
+		}
+	}
+	media := r(get, "api/v3/media/accounts/{a}/networks/{n}/{type}/{dev}/{kind}/{file}", "", s.handleV3Media)
+	media.nameFn = func(p params) string {
+		switch {
+		case p["kind"] == "thumbnail" && p["file"] == "thumbnail.jpg":
+			return EpDeviceThumbnail
+		case p["kind"] == "clip":
+			return EpMediaClip
+		}
+		return EpMediaThumbnail
+	}
+	return []restRoute{
+		r(get, "api/v1/users/tier_info", EpTierInfo, s.handleTierInfo),
+		r(get, "api/v3/accounts/{a}/homescreen", EpHomescreen, s.handleHomescreen),
+		r(get, "api/v4/accounts/{a}/homescreen", EpHomescreen, s.handleHomescreen),
+		r(get, "api/v1/accounts/{a}/media/changed", EpMediaChanged, s.handleMediaChanged),
+		r(post, "api/v1/accounts/{a}/media/delete", EpMediaDelete, s.handleMediaDelete),
+		r(get, "api/v2/accounts/{a}/media/thumb/{file}", EpMediaThumbnail, s.handleV2Media),
+		r(get, "api/v2/accounts/{a}/media/clip/{file}", EpMediaClip, s.handleV2Media),
+		media,
+		r(post, acct+"state/arm", EpArm, s.handleArm),
+		r(post, acct+"state/disarm", EpDisarm, s.handleArm),
+		r(post, "network/{n}/update", EpNetworkUpdate, s.handleNetworkUpdate),
+		r(get, "network/{n}/command/{cmd}", EpCommandStatus, s.handleCommandStatus),
+		r(post, "network/{n}/command/{cmd}/done", EpCommandDone, s.handleCommandDone),
+		r(post, "network/{n}/camera/{c}/enable", EpCameraEnable, cmd(blink.FamilyCamera, cmdMotionEnable, true)),
+		r(post, "network/{n}/camera/{c}/disable", EpCameraDisable, cmd(blink.FamilyCamera, cmdMotionDisable, true)),
+		r(post, "network/{n}/camera/{c}/thumbnail", EpCameraThumbnail, cmd(blink.FamilyCamera, cmdThumbnail, true)),
+		r(post, "network/{n}/camera/{c}/clip", EpCameraClip, cmd(blink.FamilyCamera, cmdClip, true)),
+		r(get, "network/{n}/camera/{c}/config", EpCameraConfig, s.handleConfig(blink.FamilyCamera)),
+		r(get, "network/{n}/camera/{c}/signals", EpCameraSignals, s.handleSignals),
+		r(get, acct+"owls/{c}/config", EpOwlConfig, s.handleConfig(blink.FamilyOwl)),
+		r(post, acct+"owls/{c}/config", EpOwlConfigSet, cmd(blink.FamilyOwl, cmdConfigSet, false)),
+		r(post, acct+"owls/{c}/thumbnail", EpOwlThumbnail, cmd(blink.FamilyOwl, cmdThumbnail, false)),
+		r(post, acct+"owls/{c}/clip", EpOwlClip, cmd(blink.FamilyOwl, cmdClip, false)),
+		r(post, acct+"doorbells/{c}/enable", EpDoorbellEnable, cmd(blink.FamilyDoorbell, cmdMotionEnable, false)),
+		r(post, acct+"doorbells/{c}/disable", EpDoorbellDisable, cmd(blink.FamilyDoorbell, cmdMotionDisable, false)),
+		r(post, acct+"doorbells/{c}/thumbnail", EpDoorbellThumbnail, cmd(blink.FamilyDoorbell, cmdThumbnail, false)),
+		r(post, acct+"doorbells/{c}/clip", EpDoorbellClip, cmd(blink.FamilyDoorbell, cmdClip, false)),
+		r(get, acct+"doorbells/{c}/config", EpDoorbellConfig, s.handleConfig(blink.FamilyDoorbell)),
+		r(post, acct+"doorbells/{c}/config", EpDoorbellConfigSet, cmd(blink.FamilyDoorbell, cmdConfigSet, false)),
+	}
+}
+
+func match(pattern, segs []string) (params, bool) {
+	if len(pattern) != len(segs) {
+		return nil, false
+	}
+	var p params
+	for i, want := range pattern {
+		if strings.HasPrefix(want, "{") {
+			if segs[i] == "" {
+				return nil, false
+			}
+			if p == nil {
+				p = params{}
+			}
+			p[want[1:len(want)-1]] = segs[i]
+			continue
+		}
+		if want != segs[i] {
+			return nil, false
+		}
+	}
+	return p, true
+}
+
+// RESTHandler is the REST host's handler (RESTURL serves it); the first path
+// segment is the tier.
+func (s *Server) RESTHandler() http.Handler {
+	routes := s.restRoutes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		tier, segs := segs[0], segs[1:]
+		name := EpRESTOther
+		var found *restRoute
+		var p params
+		for i := range routes {
+			if routes[i].method != r.Method {
+				continue
+			}
+			if pp, ok := match(routes[i].pattern, segs); ok {
+				found, p = &routes[i], pp
+				name = found.name
+				if found.nameFn != nil {
+					name = found.nameFn(p)
+				}
+				break
+			}
+		}
+		s.serve(w, r, "rest", route{name: name, h: func(w http.ResponseWriter, r *http.Request) {
+			s.restGate(w, r, tier, name, found, p)
+		}})
+	})
+}
+
+// restGate checks tier, bearer token and account id before the handler.
+func (s *Server) restGate(w http.ResponseWriter, r *http.Request, tier, name string, rt *restRoute, p params) {
+	s.mu.Lock()
+	s.advanceAll()
+	tierOK := tier == s.cfg.Tier || (name == EpTierInfo && tier == "prod")
+	authOK := s.validAccess(r)
+	s.mu.Unlock()
+	switch {
+	case !tierOK || rt == nil:
+		writeJSON(w, http.StatusNotFound, notFoundError)
+	case !authOK:
+		writeJSON(w, http.StatusUnauthorized, unauthorizedError)
+	case p["a"] != "" && p["a"] != strconv.FormatInt(s.cfg.AccountID, 10):
+		writeJSON(w, http.StatusNotFound, notFoundError)
+	default:
+		rt.h(w, r, p)
+	}
+}
+
+func (s *Server) handleTierInfo(w http.ResponseWriter, _ *http.Request, _ params) {
+	writeJSON(w, http.StatusOK, map[string]any{"tier": s.cfg.Tier, "account_id": s.cfg.AccountID})
+}
+
+func (s *Server) handleHomescreen(w http.ResponseWriter, _ *http.Request, _ params) {
+	s.mu.Lock()
+	h := s.homescreen()
+	s.mu.Unlock()
+	w.Header().Set("Client-Id", strconv.FormatInt(s.cfg.ClientID, 10))
+	w.Header().Set("User-Id", strconv.FormatInt(s.cfg.UserID, 10))
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) handleMediaChanged(w http.ResponseWriter, r *http.Request, _ params) {
+	q := r.URL.Query()
+	since, err := parseSince(q.Get("since"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Message: "Invalid since parameter"})
+		return
+	}
+	page, err := strconv.Atoi(q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, 1_000_000)
+	limit := s.cfg.MediaPageSize
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var hits []*Media
+	for _, m := range s.media {
+		if !m.UpdatedAt.Before(since) {
+			hits = append(hits, m)
+		}
+	}
+	slices.SortFunc(hits, func(a, b *Media) int {
+		if c := b.UpdatedAt.Compare(a.UpdatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	out := wireMediaPage{Limit: limit, PurgeID: s.purgeID, Media: []wireMedia{}}
+	if start := (page - 1) * limit; start < len(hits) {
+		for _, m := range hits[start:min(len(hits), start+limit)] {
+			out.Media = append(out.Media, s.wireMedia(m))
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleMediaDelete(w http.ResponseWriter, r *http.Request, _ params) {
+	var body struct {
+		MediaList []int64 `json:"media_list"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.MediaList) == 0 {
+		writeJSON(w, http.StatusBadRequest, apiError{Message: "Invalid media list"})
+		return
+	}
+	s.mu.Lock()
+	now := s.now().Truncate(1e9)
+	for _, id := range body.MediaList {
+		if m := s.findMedia(id); m != nil {
+			m.Deleted, m.UpdatedAt = true, now
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, apiError{Message: "Successfully deleted media", Code: 711})
+}
+
+// mediaFile serves a media item's thumbnail or clip; dev is 0 when the path
+// does not name a device.
+func (s *Server) mediaFile(w http.ResponseWriter, file string, dev int64) {
+	var (
+		id  int64
+		err error
+		mp4 bool
+	)
+	switch {
+	case strings.HasSuffix(file, ".jpg"):
+		id, err = strconv.ParseInt(strings.TrimSuffix(file, ".jpg"), 10, 64)
+	case strings.HasSuffix(file, ".mp4"):
+		id, err = strconv.ParseInt(strings.TrimSuffix(file, ".mp4"), 10, 64)
+		mp4 = true
+	default:
+		err = fmt.Errorf("no extension")
+	}
+	s.mu.Lock()
+	var m *Media
+	if err == nil {
+		m = s.findMedia(id)
+	}
+	ok := m != nil && !m.Deleted && (dev == 0 || m.DeviceID == dev)
+	var mm Media
+	if ok {
+		mm = *m
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	}
+	if mp4 {
+		writeBytes(w, "video/mp4", clipMP4(mm.ID))
+		return
+	}
+	writeBytes(w, "image/jpeg", s.images.jpegFor(mm.DeviceID, mm.ID))
+}
+
+func (s *Server) handleV2Media(w http.ResponseWriter, r *http.Request, p params) {
+	file := p["file"]
+	if strings.HasSuffix(r.URL.Path, "/thumb/"+file) && !strings.HasSuffix(file, ".jpg") {
+		// the feed's /thumb/{id} needs ".jpg" appended (blink-api.md §3.6)
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	}
+	if strings.Contains(r.URL.Path, "/media/clip/") && !strings.HasSuffix(file, ".mp4") {
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	}
+	s.mediaFile(w, file, 0)
+}
+
+func (s *Server) handleV3Media(w http.ResponseWriter, r *http.Request, p params) {
+	netID, ok1 := p.id("n")
+	devID, ok2 := p.id("dev")
+	if !ok1 || !ok2 {
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	}
+	s.mu.Lock()
+	d, ok := s.devices[devID]
+	var dd Device
+	if ok {
+		dd = *d
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok || dd.NetworkID != netID:
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	case p["type"] != dd.Type:
+		writeJSON(w, http.StatusBadRequest, invalidDeviceType)
+		return
+	}
+	if p["kind"] == "thumbnail" && p["file"] == "thumbnail.jpg" {
+		at := dd.ThumbnailTS
+		if v, err := strconv.ParseInt(r.URL.Query().Get("ts"), 10, 64); err == nil && v > 0 {
+			at = v
+		}
+		writeBytes(w, "image/jpeg", s.images.jpegFor(dd.ID, at))
+		return
+	}
+	s.mediaFile(w, p["file"], devID)
+}
+
+// network resolves {n}. Caller holds mu.
+func (s *Server) network(p params) (*Network, bool) {
+	id, ok := p.id("n")
+	if !ok {
+		return nil, false
+	}
+	n, ok := s.networks[id]
+	return n, ok
+}
+
+// device resolves {n}/{c} for a family endpoint. Caller holds mu.
+func (s *Server) device(p params, fam blink.Family) (*Device, bool) {
+	n, ok := s.network(p)
+	if !ok {
+		return nil, false
+	}
+	id, _ := p.id("c")
+	d, ok := s.devices[id]
+	if !ok || d.Family != fam || d.NetworkID != n.ID {
+		return nil, false
+	}
+	return d, true
+}
+
+func (s *Server) notFound(w http.ResponseWriter, p params) {
+	s.mu.Lock()
+	_, netOK := s.network(p)
+	s.mu.Unlock()
+	if !netOK {
+		writeJSON(w, http.StatusNotFound, notFoundError)
+		return
+	}
+	writeJSON(w, s.cfg.WrongFamilyStatus, cameraNotFound)
+}
+
+func (s *Server) handleDeviceCommand(w http.ResponseWriter, r *http.Request, p params, fam blink.Family, kind string, full bool) {
+	enable := false
+	if kind == cmdConfigSet {
+		var body struct {
+			Enabled *bool `json:"enabled"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Enabled == nil {
+			writeJSON(w, http.StatusBadRequest, apiError{Message: "Invalid request body"})
+			return
+		}
+		enable = *body.Enabled
+	}
+	s.mu.Lock()
+	d, ok := s.device(p, fam)
+	if !ok {
+		s.mu.Unlock()
+		s.notFound(w, p)
+		return
+	}
+	c := s.submit(d.NetworkID, d, kind, full)
+	if c == nil {
+		s.mu.Unlock()
+		writeJSON(w, http.StatusConflict, busyError)
+		return
+	}
+	c.enable = enable
+	var out any
+	if full {
+		out = s.fullCommand(c, nil)
+	} else {
+		out = s.shortCommand(c)
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleArm(w http.ResponseWriter, r *http.Request, p params) {
+	kind := cmdArm
+	if strings.HasSuffix(r.URL.Path, "/disarm") {
+		kind = cmdDisarm
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.network(p)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, notFoundError)
+		return
+	}
+	if cur, busy := s.inFlight[n.ID]; busy && cur.state == cmdRunning {
+		writeJSON(w, http.StatusConflict, busyError)
+		return
+	}
+	anyEnabled := slices.ContainsFunc(s.devOrder, func(id int64) bool {
+		d := s.devices[id]
+		return d.NetworkID == n.ID && d.Enabled
+	})
+	if !anyEnabled {
+		n.Armed = kind == cmdArm
+		n.UpdatedAt = s.now().Truncate(1e9)
+		writeJSON(w, http.StatusOK, apiError{Message: "No Cameras Enabled for Motion", Code: 304})
+		return
+	}
+	c := s.submit(n.ID, nil, kind, false)
+	writeJSON(w, http.StatusOK, s.shortCommand(c))
+}
+
+func (s *Server) handleNetworkUpdate(w http.ResponseWriter, _ *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.network(p)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, notFoundError)
+		return
+	}
+	armString := "Disarmed"
+	if n.Armed {
+		armString = "Armed"
+	}
+	cur, busy := s.inFlight[n.ID]
+	writeJSON(w, http.StatusOK, map[string]any{"network": map[string]any{
+		"id": n.ID, "name": n.Name, "armed": n.Armed, "arm_string": armString,
+		"busy": busy && cur.state == cmdRunning, "camera_error": false,
+		"sync_module_error": n.SyncModule != nil && n.SyncModule.Status != "online",
+		"lv_mode":           "relay", "time_zone": n.TimeZone, "dst": true, "video_destination": "server",
+	}})
+}
+
+// command resolves {n}/{cmd}. Caller holds mu.
+func (s *Server) command(p params) (*command, bool) {
+	netID, ok1 := p.id("n")
+	id, ok2 := p.id("cmd")
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	c, ok := s.commands[id]
+	if !ok || c.networkID != netID {
+		return nil, false
+	}
+	return c, true
+}
+
+func (s *Server) handleCommandStatus(w http.ResponseWriter, _ *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.command(p)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Message: "Command not found", Code: 404})
+		return
+	}
+	s.advance(c, true)
+	writeJSON(w, http.StatusOK, s.commandStatus(c))
+}
+
+func (s *Server) handleCommandDone(w http.ResponseWriter, _ *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.command(p)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Message: "Command not found", Code: 404})
+		return
+	}
+	if c.state == cmdRunning {
+		c.state = cmdCancelled
+		c.completedAt = s.now()
+		if s.inFlight[c.networkID] == c {
+			delete(s.inFlight, c.networkID)
+		}
+	}
+	writeJSON(w, http.StatusOK, apiError{Message: fmt.Sprintf("Command %d set to :done", c.id), Code: 902})
+}
+
+func (s *Server) handleConfig(fam blink.Family) func(http.ResponseWriter, *http.Request, params) {
+	return func(w http.ResponseWriter, _ *http.Request, p params) {
+		s.mu.Lock()
+		d, ok := s.device(p, fam)
+		var out map[string]any
+		if ok {
+			switch fam {
+			case blink.FamilyCamera:
+				out = s.cameraConfig(d)
+			case blink.FamilyOwl:
+				out = s.owlConfig(d)
+			default:
+				out = s.doorbellConfig(d)
+			}
+		}
+		s.mu.Unlock()
+		if !ok {
+			s.notFound(w, p)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Server) handleSignals(w http.ResponseWriter, _ *http.Request, p params) {
+	s.mu.Lock()
+	d, ok := s.device(p, blink.FamilyCamera)
+	var out map[string]any
+	if ok {
+		out = s.signals(d, false)
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.notFound(w, p)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
