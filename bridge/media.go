@@ -1,0 +1,235 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+// mediaLookback is how far before the watermark each media/changed request
+// reaches, to catch clips whose upload finished late. Ids seen within it are
+// remembered so none is published twice.
+const mediaLookback = 10 * time.Minute
+
+const mediaFileName = "media.json"
+
+// mediaStore is the persisted motion cursor: a watermark plus the ids seen
+// near it.
+type mediaStore struct {
+	path      string
+	watermark time.Time
+	seen      map[int64]time.Time // media id → created_at
+	last      map[devKey]time.Time
+	// floor: clips created before it are never new (the watermark's
+	// lookback at start, or the start time on the very first run).
+	floor time.Time
+}
+
+type mediaFile struct {
+	Watermark time.Time            `json:"watermark"`
+	Seen      map[int64]time.Time  `json:"seen"`
+	LastEvent map[string]time.Time `json:"last_event"`
+}
+
+func loadMedia(dir string, now time.Time) (mediaStore, error) {
+	m := mediaStore{
+		path:      filepath.Join(dir, mediaFileName),
+		watermark: now,
+		floor:     now,
+		seen:      map[int64]time.Time{},
+		last:      map[devKey]time.Time{},
+	}
+	data, err := os.ReadFile(m.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil // first run: nothing before now is news
+	}
+	if err != nil {
+		return m, fmt.Errorf("read %s: %w", m.path, err)
+	}
+	var f mediaFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return m, fmt.Errorf("decode %s: %w", m.path, err)
+	}
+	if f.Watermark.IsZero() {
+		return m, nil
+	}
+	m.watermark = f.Watermark
+	m.floor = f.Watermark.Add(-mediaLookback)
+	for id, t := range f.Seen {
+		m.seen[id] = t
+	}
+	for k, t := range f.LastEvent {
+		net, dev, ok := strings.Cut(k, "/")
+		n, err1 := strconv.ParseInt(net, 10, 64)
+		d, err2 := strconv.ParseInt(dev, 10, 64)
+		if ok && err1 == nil && err2 == nil {
+			m.last[devKey{n, d}] = t
+		}
+	}
+	return m, nil
+}
+
+func (m *mediaStore) lastEvent() map[devKey]time.Time { return m.last }
+
+func (m *mediaStore) save() error {
+	f := mediaFile{Watermark: m.watermark, Seen: m.seen, LastEvent: map[string]time.Time{}}
+	for k, t := range m.last {
+		f.LastEvent[strconv.FormatInt(k.net, 10)+"/"+strconv.FormatInt(k.dev, 10)] = t
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(m.path, data)
+}
+
+// newItems returns the items of a media/changed answer that were never
+// published, oldest first, and records them as seen.
+func (m *mediaStore) newItems(items []blink.Media) []blink.Media {
+	var fresh []blink.Media
+	for _, it := range items {
+		if it.Deleted || it.ID == 0 {
+			continue
+		}
+		if _, ok := m.seen[it.ID]; ok {
+			continue
+		}
+		if it.CreatedAt.Before(m.floor) {
+			continue
+		}
+		fresh = append(fresh, it)
+	}
+	slices.SortStableFunc(fresh, func(a, b blink.Media) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	for _, it := range fresh {
+		m.seen[it.ID] = it.CreatedAt
+		if it.CreatedAt.After(m.watermark) {
+			m.watermark = it.CreatedAt
+		}
+		k := devKey{it.NetworkID, it.DeviceID}
+		if it.CreatedAt.After(m.last[k]) {
+			m.last[k] = it.CreatedAt
+		}
+	}
+	cut := m.watermark.Add(-mediaLookback)
+	for id, t := range m.seen {
+		if t.Before(cut) {
+			delete(m.seen, id)
+		}
+	}
+	if cut.After(m.floor) {
+		m.floor = cut
+	}
+	return fresh
+}
+
+// eventPayload is one message on <root>/events (contract.md §2).
+type eventPayload struct {
+	ID         int64     `json:"id"`
+	Type       string    `json:"type"`
+	NetworkID  int64     `json:"network_id"`
+	DeviceID   int64     `json:"device_id"`
+	DeviceName string    `json:"device_name"`
+	CreatedAt  time.Time `json:"created_at"`
+	Clip       string    `json:"clip"`
+	Thumbnail  string    `json:"thumbnail"`
+}
+
+// eventType maps Blink's source onto the contract's event types. Doorbell
+// presses are not distinguishable (blink-api.md §3.4), so they stay motion.
+func eventType(m blink.Media) string {
+	switch m.Source {
+	case "liveview":
+		return discovery.EventLiveview
+	case "snapshot":
+		return discovery.EventSnapshot
+	}
+	return discovery.EventMotion
+}
+
+// pollMedia reads media/changed, publishes one event per new item, turns
+// motion on, and saves the watermark. It returns how many items were new.
+func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
+	b.mediaMu.Lock()
+	defer b.mediaMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	started := time.Now()
+	items, err := b.cloud.MediaChanged(ctx, b.media.watermark.Add(-mediaLookback))
+	b.emit(Event{Kind: EventPoll, Name: "media", Err: err, Duration: time.Since(started)})
+	if err != nil {
+		b.noteAuthError(err)
+		b.noteRateLimit(err)
+		return 0, fmt.Errorf("poll media: %w", err)
+	}
+	fresh := b.media.newItems(items)
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	for _, m := range fresh {
+		b.publishMedia(m)
+	}
+	if err := b.media.save(); err != nil {
+		b.logMedia.Error().Err(err).Msg("could not save the media watermark; a restart may publish these events again")
+	}
+	b.emit(Event{Kind: EventMedia, Count: len(fresh)})
+	b.sync()
+	return len(fresh), nil
+}
+
+// publishMedia publishes one new media item: the event, the device's event
+// entity, last event, and motion ON for a recent motion clip.
+func (b *Bridge) publishMedia(m blink.Media) {
+	k := devKey{m.NetworkID, m.DeviceID}
+	typ := eventType(m)
+	now := b.opts.Now()
+	// A clip is listed only after it was recorded and uploaded; allow for
+	// that, but do not switch motion on for clips from while we were down.
+	recent := b.opts.HoldTime + 2*b.opts.MediaPollInterval + time.Minute
+	b.mu.Lock()
+	name := m.DeviceName
+	if d, ok := b.deviceLocked(k); ok && d.Name != "" {
+		name = d.Name
+	}
+	if t := b.lastEvent[k]; m.CreatedAt.After(t) {
+		b.lastEvent[k] = m.CreatedAt
+	}
+	if typ != discovery.EventLiveview && now.Sub(m.CreatedAt) < recent {
+		b.motionUntil[k] = time.Now().Add(b.opts.HoldTime)
+		b.signal(b.wake)
+	}
+	b.mu.Unlock()
+
+	ev := eventPayload{
+		ID: m.ID, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
+		CreatedAt: m.CreatedAt.UTC(), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
+	}
+	body, _ := json.Marshal(ev)
+	b.pub.publish(b.topics.Events(), 1, false, body)
+	et, _ := json.Marshal(map[string]string{"event_type": typ})
+	b.pub.publish(b.topics.DeviceEntity(m.NetworkID, m.DeviceID, discovery.EntityEvent), 0, false, et)
+	b.logMedia.Info().Int64("media", m.ID).Str("type", typ).Int64("device", m.DeviceID).
+		Time("created_at", m.CreatedAt).Msg("new media")
+}
+
+func (b *Bridge) deviceLocked(k devKey) (blink.Device, bool) {
+	if b.hs == nil {
+		return blink.Device{}, false
+	}
+	for _, d := range b.hs.Devices {
+		if d.NetworkID == k.net && d.ID == k.dev {
+			return d, true
+		}
+	}
+	return blink.Device{}, false
+}

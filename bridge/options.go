@@ -1,0 +1,205 @@
+package bridge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultPollInterval      = 30 * time.Second
+	DefaultMediaPollInterval = 15 * time.Second
+	DefaultHoldTime          = 30 * time.Second
+	DefaultCommandSpacing    = 5 * time.Second
+	DefaultInfoInterval      = 5 * time.Minute
+	DefaultQueueSize         = 64
+	// MaxRequestBytes is the largest request payload the bridge reads.
+	MaxRequestBytes = 64 << 10
+)
+
+// Options configure a Bridge. Zero durations take the Default* values.
+type Options struct {
+	// Cloud is the Blink client (required).
+	Cloud Cloud
+	// Auth runs interactive logins (2FA over MQTT). Nil: auth/verify and
+	// auth/login answer that no login is pending.
+	Auth Authenticator
+
+	MQTT MQTTOptions
+	// Topics is the topic layout; Topics.Root "" means "blink2mqtt".
+	Topics discovery.Topics
+
+	// Discovery publishes Home Assistant discovery when true; when false the
+	// bridge publishes none and removes what its ledger holds.
+	Discovery bool
+	// DiscoveryPrefix is HA's discovery prefix ("" → "homeassistant"); HA's
+	// birth topic is <prefix>/status.
+	DiscoveryPrefix string
+	// BridgeName is the bridge device's name in HA ("" → discovery default).
+	BridgeName string
+
+	PollInterval      time.Duration // homescreen
+	MediaPollInterval time.Duration // media/changed
+	// HoldTime is how long motion stays ON after a new clip.
+	HoldTime time.Duration
+	// CommandSpacing is the least time between two commands to one network.
+	CommandSpacing time.Duration
+	// InfoInterval is how often the slowly changing counters (API calls,
+	// last poll) in bridge/info are refreshed when nothing else changed.
+	InfoInterval time.Duration
+	// QueueSize bounds the request queue and each network's command queue.
+	QueueSize int
+
+	// StateDir holds the media watermark and the discovery ledger (required).
+	StateDir string
+	Logger   zerolog.Logger
+	// Now is the clock for timestamps in payloads (default time.Now).
+	// Timers always use the time package, so tests use testing/synctest.
+	Now func() time.Time
+	// Version is blink2mqtt's version, shown in bridge/info and discovery.
+	Version string
+	// OnEvent, when set, is called synchronously for metrics; keep it fast.
+	OnEvent func(Event)
+}
+
+// MQTTOptions configure the broker connection.
+type MQTTOptions struct {
+	// URL is mqtt://, mqtts://, ws:// or wss:// host:port.
+	URL      string
+	Username string
+	Password blink.Secret
+	// CAFile, CertFile and KeyFile are PEM files for TLS trust and a client
+	// certificate (cert and key together).
+	CAFile, CertFile, KeyFile string
+	// ClientID must be stable and unique per instance; "" derives one from
+	// the host name and topic root (≤ 23 characters).
+	ClientID string
+	// KeepAlive (default 30 s) and MaxReconnectInterval (default 30 s);
+	// ConnectRetryInterval (default 5 s) paces the first connection.
+	KeepAlive            time.Duration
+	MaxReconnectInterval time.Duration
+	ConnectRetryInterval time.Duration
+}
+
+// Authenticator runs the interactive Blink login for the bridge. The bridge
+// calls it from its own goroutine, never from an MQTT handler, and reports
+// its result on auth/verify and auth/login. An implementation reports state
+// changes back with Bridge.SetAuthState.
+type Authenticator interface {
+	// SubmitCode hands a 2FA code to the pending login; ErrNoLoginPending
+	// when there is none, blink.ErrInvalidCode when Blink refused it.
+	SubmitCode(ctx context.Context, code blink.Secret) error
+	// StartLogin begins a new login on purpose (auth/login).
+	StartLogin(ctx context.Context) error
+}
+
+// ErrNoLoginPending answers a 2FA code when no login waits for one.
+var ErrNoLoginPending = errors.New("no login pending")
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds for Options.OnEvent.
+const (
+	EventPoll      EventKind = "poll"      // Name: "homescreen" or "media"; Err, Duration
+	EventCommand   EventKind = "command"   // Name: the op; Err, Duration
+	EventPublish   EventKind = "publish"   // Count: state messages published by one sync
+	EventMQTT      EventKind = "mqtt"      // Name: "connected" or "lost"; Err
+	EventMedia     EventKind = "media"     // Count: new media items published
+	EventBadInput  EventKind = "bad_input" // Name: the op or topic kind
+	EventAuthState EventKind = "auth"      // Name: the new AuthState
+)
+
+// Event is one thing the bridge did, for metrics.
+type Event struct {
+	Kind     EventKind
+	Name     string
+	Err      error
+	Duration time.Duration
+	Count    int
+}
+
+func (o *Options) setDefaults() {
+	if o.Topics.Root == "" {
+		o.Topics.Root = "blink2mqtt"
+	}
+	if o.DiscoveryPrefix == "" {
+		o.DiscoveryPrefix = discovery.DefaultPrefix
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.MediaPollInterval <= 0 {
+		o.MediaPollInterval = DefaultMediaPollInterval
+	}
+	if o.HoldTime <= 0 {
+		o.HoldTime = DefaultHoldTime
+	}
+	if o.CommandSpacing <= 0 {
+		o.CommandSpacing = DefaultCommandSpacing
+	}
+	if o.InfoInterval <= 0 {
+		o.InfoInterval = DefaultInfoInterval
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MQTT.ClientID == "" {
+		o.MQTT.ClientID = DefaultClientID(o.Topics.Root)
+	}
+	if o.MQTT.KeepAlive <= 0 {
+		o.MQTT.KeepAlive = 30 * time.Second
+	}
+	if o.MQTT.MaxReconnectInterval <= 0 {
+		o.MQTT.MaxReconnectInterval = 30 * time.Second
+	}
+	if o.MQTT.ConnectRetryInterval <= 0 {
+		o.MQTT.ConnectRetryInterval = 5 * time.Second
+	}
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Cloud == nil {
+		errs = append(errs, errors.New("bridge: Options.Cloud is required"))
+	}
+	if o.StateDir == "" {
+		errs = append(errs, errors.New("bridge: Options.StateDir is required"))
+	}
+	if o.MQTT.URL == "" {
+		errs = append(errs, errors.New("bridge: Options.MQTT.URL is required"))
+	} else if _, err := brokerURL(o.MQTT.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if len(o.MQTT.ClientID) > 23 {
+		errs = append(errs, fmt.Errorf("bridge: MQTT client id %q is longer than 23 characters", o.MQTT.ClientID))
+	}
+	if (o.MQTT.CertFile == "") != (o.MQTT.KeyFile == "") {
+		errs = append(errs, errors.New("bridge: MQTT certificate and key files go together"))
+	}
+	if err := (discovery.Options{Prefix: o.DiscoveryPrefix, Topics: o.Topics}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("bridge: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// DefaultClientID is the stable MQTT client id used when none is configured:
+// "blink2mqtt-" and 8 hex digits of a hash of the host name and topic root.
+func DefaultClientID(root string) string {
+	host, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(host + "\x00" + root))
+	return "blink2mqtt-" + hex.EncodeToString(sum[:4])
+}

@@ -1,0 +1,364 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+// Request operations (contract.md §2), plus auth/login for issue 5.
+const (
+	OpArm             = "arm"
+	OpDisarm          = "disarm"
+	OpSnapshot        = "snapshot"
+	OpMotionDetection = "motion_detection"
+	OpRecord          = "record"
+	OpRefresh         = "refresh"
+	OpAuthVerify      = "auth/verify"
+	OpAuthLogin       = "auth/login"
+	OpRediscover      = "rediscover"
+)
+
+// opFields lists the fields each operation takes (besides "transaction").
+var opFields = map[string][]string{
+	OpArm:             {"network"},
+	OpDisarm:          {"network"},
+	OpSnapshot:        {"device"},
+	OpMotionDetection: {"device", "enabled"},
+	OpRecord:          {"device"},
+	OpRefresh:         nil,
+	OpAuthVerify:      {"code"},
+	OpAuthLogin:       nil,
+	OpRediscover:      nil,
+}
+
+func knownOps() string {
+	ops := make([]string, 0, len(opFields))
+	for op := range opFields {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	return strings.Join(ops, ", ")
+}
+
+// request is one parsed command, from a request topic or a …/set topic.
+type request struct {
+	op string
+	// respond is true for bridge/request/<op>: exactly one response goes to
+	// bridge/response/<op>. Commands from …/set topics get none.
+	respond bool
+	txn     json.RawMessage
+
+	network int64
+	device  int64
+	enabled bool
+	code    blink.Secret
+
+	// Resolved by resolve: the device (for device ops).
+	dev blink.Device
+
+	received time.Time
+}
+
+// inputError is bad input: answered with its message, logged once.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+
+func badInput(format string, a ...any) error { return &inputError{fmt.Sprintf(format, a...)} }
+
+// parseRequest decodes a request body for op. It returns the transaction
+// even when the rest is bad, so the error response can carry it. Error
+// messages never quote the payload: an auth/verify body holds a code.
+func parseRequest(op string, payload []byte) (*request, error) {
+	r := &request{op: op, respond: true}
+	if len(payload) > MaxRequestBytes {
+		return r, badInput("request too large (%d bytes; the limit is 64 KiB)", len(payload))
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &fields); err != nil {
+		if json.Valid(payload) {
+			return r, badInput(`request must be a JSON object, for example {"network": 123}`)
+		}
+		return r, badInput("request is not valid JSON")
+	}
+	if t, ok := fields["transaction"]; ok {
+		r.txn = t
+		delete(fields, "transaction")
+	}
+	want, known := opFields[op]
+	if !known {
+		return r, badInput("unknown operation %q; known operations: %s", op, knownOps())
+	}
+	for k := range fields {
+		if !contains(want, k) {
+			if len(want) == 0 {
+				return r, badInput("%s takes no fields, but got %q", op, k)
+			}
+			return r, badInput("unknown field %q for %s (it takes: %s)", k, op, strings.Join(want, ", "))
+		}
+	}
+	var err error
+	for _, k := range want {
+		raw, ok := fields[k]
+		if !ok {
+			return r, badInput("%s needs the field %q", op, k)
+		}
+		switch k {
+		case "network":
+			r.network, err = parseID(k, raw)
+		case "device":
+			r.device, err = parseID(k, raw)
+		case "enabled":
+			if e := json.Unmarshal(raw, &r.enabled); e != nil || isNull(raw) {
+				err = badInput(`"enabled" must be true or false, got %s`, describeJSON(raw))
+			}
+		case "code":
+			r.code, err = parseCode(raw)
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// parseID accepts a positive whole number, or one written as a string
+// (Node-RED and shell scripts send both).
+func parseID(name string, raw json.RawMessage) (int64, error) {
+	s := string(bytes.TrimSpace(raw))
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			s = strings.TrimSpace(str)
+		}
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badInput("%q must be a Blink %s id (a whole number), got %s", name, name, describeJSON(raw))
+	}
+	return id, nil
+}
+
+func parseCode(raw json.RawMessage) (blink.Secret, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		var n json.Number
+		if json.Unmarshal(raw, &n) != nil || isNull(raw) {
+			return "", badInput(`"code" must be the 2FA code as a string of digits, got %s`, describeJSON(raw))
+		}
+		s = n.String()
+	}
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > discovery.AuthCodeMax || strings.Trim(s, "0123456789") != "" {
+		return "", badInput(`"code" must be the 2FA code: digits only, at most %d`, discovery.AuthCodeMax)
+	}
+	return blink.Secret(s), nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// describeJSON names the type of a JSON value without quoting long values.
+func describeJSON(raw json.RawMessage) string {
+	s := string(bytes.TrimSpace(raw))
+	switch {
+	case s == "null":
+		return "null"
+	case s == "true" || s == "false":
+		return s
+	case strings.HasPrefix(s, `"`):
+		return "a string"
+	case strings.HasPrefix(s, "{"):
+		return "an object"
+	case strings.HasPrefix(s, "["):
+		return "a list"
+	case len(s) <= 24:
+		return s
+	default:
+		return "a number"
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseSet turns a …/set message into a request. Topics: <root>/bridge/<key>/set,
+// <root>/<net>/alarm/set, <root>/<net>/<dev>/<entity>/set.
+func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error) {
+	rest, ok := strings.CutPrefix(topic, t.Root+"/")
+	if !ok {
+		return nil, badInput("command topic %q is outside %s/", topic, t.Root)
+	}
+	rest, ok = strings.CutSuffix(rest, "/set")
+	if !ok {
+		return nil, badInput("command topic %q does not end in /set", topic)
+	}
+	if len(payload) > MaxRequestBytes {
+		return nil, badInput("command too large (%d bytes)", len(payload))
+	}
+	p := strings.TrimSpace(string(payload))
+	parts := strings.Split(rest, "/")
+	r := &request{}
+	press := func(op string) (*request, error) {
+		if !strings.EqualFold(p, discovery.Press) {
+			return nil, badInput("%s expects %s", topic, discovery.Press)
+		}
+		r.op = op
+		return r, nil
+	}
+	switch {
+	case len(parts) == 2 && parts[0] == "bridge":
+		switch parts[1] {
+		case discovery.BridgeAuthCode:
+			// The text entity stores the code; auth_submit sends it.
+			r.op = discovery.BridgeAuthCode
+			if p != "" && strings.Trim(p, "*") != "" {
+				c, err := parseCode(json.RawMessage(strconv.Quote(p)))
+				if err != nil {
+					return nil, err
+				}
+				r.code = c
+			}
+			return r, nil
+		case discovery.BridgeAuthSubmit:
+			return press(OpAuthVerify)
+		case discovery.BridgeAuthLogin:
+			return press(OpAuthLogin)
+		case discovery.BridgeRediscover:
+			return press(OpRediscover)
+		case discovery.BridgeRefresh:
+			return press(OpRefresh)
+		}
+		return nil, badInput("unknown bridge command %q", parts[1])
+	case len(parts) == 2 && parts[1] == discovery.EntityAlarm:
+		net, err := parseID("network", json.RawMessage(parts[0]))
+		if err != nil {
+			return nil, badInput("command topic %q has no network id", topic)
+		}
+		r.network = net
+		switch strings.ToUpper(p) {
+		case discovery.ArmAway:
+			r.op = OpArm
+		case discovery.Disarm:
+			r.op = OpDisarm
+		default:
+			return nil, badInput("alarm command must be %s or %s (Blink has no home or night mode)", discovery.ArmAway, discovery.Disarm)
+		}
+		return r, nil
+	case len(parts) == 3:
+		net, err1 := parseID("network", json.RawMessage(parts[0]))
+		dev, err2 := parseID("device", json.RawMessage(parts[1]))
+		if err1 != nil || err2 != nil {
+			return nil, badInput("command topic %q has no network and device id", topic)
+		}
+		r.network, r.device = net, dev
+		switch parts[2] {
+		case discovery.EntityMotionDetection:
+			switch strings.ToUpper(p) {
+			case discovery.On:
+				r.enabled = true
+			case discovery.Off:
+			default:
+				return nil, badInput("motion detection command must be ON or OFF")
+			}
+			r.op = OpMotionDetection
+			return r, nil
+		case discovery.EntitySnapshot:
+			return press(OpSnapshot)
+		case discovery.EntityRecord:
+			return press(OpRecord)
+		}
+		return nil, badInput("entity %q takes no commands", parts[2])
+	}
+	return nil, badInput("unknown command topic %q", topic)
+}
+
+// onMessage routes every inbound message. It never blocks: it parses,
+// queues and returns (go-notes §1.3).
+func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
+	topic := m.Topic()
+	switch {
+	case topic == b.topics.BridgeState():
+		// The will of our previous connection can arrive after this
+		// connection said online (go-notes §1.4): say it again.
+		if !m.Retained() && string(m.Payload()) == offline && !b.shuttingDown.Load() && c.IsConnectionOpen() {
+			b.logMQTT.Info().Msg("saw our own will after reconnecting; publishing online again")
+			c.Publish(b.topics.BridgeState(), 1, true, online)
+		}
+	case topic == b.birth:
+		if strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
+			b.signal(b.republish)
+		}
+	case strings.HasPrefix(topic, b.topics.RequestPrefix()):
+		op := strings.TrimPrefix(topic, b.topics.RequestPrefix())
+		r, err := parseRequest(op, m.Payload())
+		if err != nil {
+			b.reject(r, op, err)
+			return
+		}
+		b.enqueue(r)
+	case strings.HasSuffix(topic, "/set"):
+		r, err := parseSet(b.topics, topic, m.Payload())
+		if err != nil {
+			b.logCmd.Warn().Str("topic", topic).Str("reason", err.Error()).Msg("ignored bad command")
+			b.emit(Event{Kind: EventBadInput, Name: "set"})
+			return
+		}
+		b.enqueue(r)
+	}
+}
+
+// reject answers bad input: one response (for requests) and one log line.
+func (b *Bridge) reject(r *request, op string, err error) {
+	b.logCmd.Warn().Str("op", op).Str("reason", err.Error()).Msg("rejected request")
+	b.emit(Event{Kind: EventBadInput, Name: op})
+	if r != nil && r.respond {
+		b.respond(r, nil, err)
+	}
+}
+
+// response is the body on bridge/response/<op>.
+type response struct {
+	Status      string          `json:"status"`
+	Data        any             `json:"data,omitempty"`
+	Error       string          `json:"error,omitempty"`
+	Transaction json.RawMessage `json:"transaction,omitempty"`
+}
+
+func (b *Bridge) respond(r *request, data any, err error) {
+	if !r.respond {
+		return
+	}
+	resp := response{Status: "ok", Data: data, Transaction: r.txn}
+	if err != nil {
+		resp = response{Status: "error", Error: errorMessage(err), Transaction: r.txn}
+	}
+	body, merr := json.Marshal(resp)
+	if merr != nil {
+		// Only a transaction can fail to marshal, and it came from valid JSON.
+		resp.Transaction = nil
+		body, _ = json.Marshal(resp)
+	}
+	if b.pub == nil {
+		return
+	}
+	b.pub.publish(b.topics.Response(r.op), 1, false, body)
+}

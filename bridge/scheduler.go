@@ -1,0 +1,286 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+)
+
+// Backoff after failed polls (blink-api.md §4.2: start at 30–60 s, cap at
+// 15–30 min).
+const (
+	backoffBase = 30 * time.Second
+	backoffMax  = 15 * time.Minute
+)
+
+// schedule is the scheduler's own state; only runScheduler touches it.
+type schedule struct {
+	nextHS, nextMedia, nextReload time.Time
+	hsFails, mediaFails           int
+}
+
+// runScheduler is the one polling loop: homescreen every PollInterval,
+// media every MediaPollInterval, motion hold timers, backoff, and the pause
+// while Blink needs a new login.
+func (b *Bridge) runScheduler(ctx context.Context) {
+	now := time.Now()
+	s := schedule{nextHS: now, nextMedia: now}
+	for {
+		wakeAt := s.nextHS
+		if s.nextMedia.Before(wakeAt) {
+			wakeAt = s.nextMedia
+		}
+		if !b.Auth().usable() {
+			wakeAt = s.nextReload
+		}
+		if m, ok := b.nextMotionEnd(); ok && m.Before(wakeAt) {
+			wakeAt = m
+		}
+		t := time.NewTimer(time.Until(wakeAt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-b.wake:
+			t.Stop()
+		case <-b.pollNow:
+			t.Stop()
+			s.nextHS = time.Now()
+		}
+		now = time.Now()
+		b.expireMotion(now)
+		if !b.Auth().usable() {
+			if !now.Before(s.nextReload) {
+				b.tryReloadTokens()
+				s.nextReload = now.Add(b.opts.PollInterval)
+			}
+			continue
+		}
+		if !now.Before(s.nextHS) {
+			err := b.pollHomescreen(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			s.nextHS, s.hsFails = nextPoll(time.Now(), b.opts.PollInterval, s.hsFails, err, jitter)
+			b.logPollResult("homescreen", err, s.hsFails, s.nextHS)
+			if until, ok := rateLimitedUntil(err); ok && s.nextMedia.Before(until) {
+				s.nextMedia = until // one cooldown for every call
+			}
+		}
+		if !now.Before(s.nextMedia) && b.Auth().usable() {
+			_, err := b.pollMedia(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			s.nextMedia, s.mediaFails = nextPoll(time.Now(), b.opts.MediaPollInterval, s.mediaFails, err, jitter)
+			b.logPollResult("media", err, s.mediaFails, s.nextMedia)
+			if until, ok := rateLimitedUntil(err); ok && s.nextHS.Before(until) {
+				s.nextHS = until
+			}
+		}
+	}
+}
+
+func (b *Bridge) logPollResult(what string, err error, fails int, next time.Time) {
+	if err == nil || errors.Is(err, blink.ErrReauthRequired) {
+		return
+	}
+	// One line per failure, at warn for the first and every tenth.
+	ev := b.logPoll.Debug()
+	if fails == 1 || fails%10 == 0 {
+		ev = b.logPoll.Warn()
+	}
+	ev.Err(err).Str("poll", what).Int("failures", fails).Time("retry_at", next).Msg("poll failed; backing off")
+}
+
+// nextPoll returns when to poll next after a poll that ended at now with
+// err, and the new count of consecutive failures. Success: the interval
+// with ±10 % jitter. Failure: exponential backoff from 30 s (never shorter
+// than the interval) capped at 15 min, with jitter; a rate limit is never
+// retried before Blink's cooldown ends.
+func nextPoll(now time.Time, interval time.Duration, fails int, err error, jitter func(time.Duration) time.Duration) (time.Time, int) {
+	if err == nil {
+		return now.Add(jitter(interval)), 0
+	}
+	fails++
+	d := backoffBase << min(fails-1, 10)
+	d = min(d, backoffMax)
+	d = max(d, interval)
+	d = jitter(d)
+	if until, ok := rateLimitedUntil(err); ok && now.Add(d).Before(until) {
+		d = until.Sub(now) + time.Second
+	}
+	return now.Add(d), fails
+}
+
+// jitter spreads d by ±10 % so many installs do not poll in lockstep.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	spread := int64(d) / 10
+	if spread == 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(2*spread+1)-spread)
+}
+
+func rateLimitedUntil(err error) (time.Time, bool) {
+	var rl *blink.RateLimitError
+	if errors.As(err, &rl) {
+		return rl.Until, !rl.Until.IsZero()
+	}
+	return time.Time{}, false
+}
+
+// pollHomescreen reads the account state and publishes what changed. It is
+// safe to call from any goroutine; an answer older than the one applied is
+// dropped.
+func (b *Bridge) pollHomescreen(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	started := time.Now()
+	hs, err := b.cloud.Homescreen(ctx)
+	b.emit(Event{Kind: EventPoll, Name: "homescreen", Err: err, Duration: time.Since(started)})
+	if err != nil {
+		b.noteAuthError(err)
+		b.noteRateLimit(err)
+		return fmt.Errorf("poll homescreen: %w", err)
+	}
+	b.applyHomescreen(ctx, hs, started)
+	return nil
+}
+
+func (b *Bridge) applyHomescreen(ctx context.Context, hs *blink.Homescreen, started time.Time) {
+	b.mu.Lock()
+	if started.Before(b.hsStarted) {
+		b.mu.Unlock()
+		return
+	}
+	b.keepCommandResultsLocked(hs, started)
+	b.hs, b.hsStarted, b.lastPoll = hs, started, b.opts.Now()
+	if !b.info.cooldown.IsZero() && !b.opts.Now().Before(b.info.cooldown) {
+		b.info.cooldown = time.Time{}
+	}
+	b.mu.Unlock()
+	rem := b.syncDiscovery(ctx, false)
+	b.sync()
+	b.finishDiscovery(rem)
+}
+
+// keepCommandResultsLocked keeps the result of commands that completed
+// after hs was requested: hs cannot know about them yet.
+func (b *Bridge) keepCommandResultsLocked(hs *blink.Homescreen, started time.Time) {
+	prev := b.hs
+	for id, at := range b.netCmdAt {
+		if !at.After(started) {
+			delete(b.netCmdAt, id)
+			continue
+		}
+		if prev == nil {
+			continue
+		}
+		for _, p := range prev.Networks {
+			if p.ID != id {
+				continue
+			}
+			for i := range hs.Networks {
+				if hs.Networks[i].ID == id {
+					hs.Networks[i].Armed = p.Armed
+				}
+			}
+		}
+	}
+	for k, at := range b.devCmdAt {
+		if !at.After(started) {
+			delete(b.devCmdAt, k)
+			continue
+		}
+		if prev == nil {
+			continue
+		}
+		for _, p := range prev.Devices {
+			if p.NetworkID != k.net || p.ID != k.dev {
+				continue
+			}
+			for i := range hs.Devices {
+				if hs.Devices[i].NetworkID == k.net && hs.Devices[i].ID == k.dev {
+					hs.Devices[i].Enabled = p.Enabled
+				}
+			}
+		}
+	}
+}
+
+// noteAuthError pauses polling when Blink needs a new login.
+func (b *Bridge) noteAuthError(err error) {
+	if !errors.Is(err, blink.ErrReauthRequired) {
+		return
+	}
+	if b.Auth().State != AuthOK {
+		return
+	}
+	b.log.Error().Msg("Blink refused the saved login; polling paused. Log in again with `blink2mqtt login` (or the auth/login request)")
+	b.SetAuthState(AuthReauthRequired, "Blink refused the saved login; log in again")
+}
+
+func (b *Bridge) noteRateLimit(err error) {
+	if until, ok := rateLimitedUntil(err); ok {
+		b.mu.Lock()
+		if until.After(b.info.cooldown) {
+			b.info.cooldown = until
+		}
+		b.mu.Unlock()
+	}
+}
+
+// tryReloadTokens resumes polling when a login made elsewhere (the CLI)
+// saved a new session.
+func (b *Bridge) tryReloadTokens() {
+	r, ok := b.cloud.(tokenReloader)
+	if !ok {
+		return
+	}
+	changed, err := r.ReloadTokens()
+	if err != nil {
+		b.logPoll.Debug().Err(err).Msg("reload tokens")
+		return
+	}
+	if changed && b.cloud.HasSession() {
+		b.log.Info().Msg("found a new Blink login; resuming polling")
+		b.SetAuthState(AuthOK, "")
+	}
+}
+
+func (b *Bridge) nextMotionEnd() (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var first time.Time
+	for _, t := range b.motionUntil {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// expireMotion turns motion OFF where the hold time is over.
+func (b *Bridge) expireMotion(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for k, t := range b.motionUntil {
+		if !now.Before(t) {
+			delete(b.motionUntil, k)
+			n++
+		}
+	}
+	if n > 0 {
+		b.syncLocked()
+	}
+}

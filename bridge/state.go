@@ -1,0 +1,276 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+const (
+	online  = discovery.Online
+	offline = discovery.Offline
+)
+
+// devKey addresses a device (or sync module) the way topics do.
+type devKey struct{ net, dev int64 }
+
+// stateView is everything the retained state is computed from.
+type stateView struct {
+	now time.Time
+	hs  *blink.Homescreen
+	// blinkOK is false while Blink cannot be used (re-login needed): every
+	// network and device is then unavailable.
+	blinkOK bool
+	// alarm overrides a network's alarm state while a command runs.
+	alarm       map[int64]string
+	// motionUntil holds the devices whose motion is ON (until when).
+	motionUntil map[devKey]time.Time
+	lastEvent   map[devKey]time.Time
+	bridge      bridgeView
+}
+
+// bridgeView is the bridge's own retained state.
+type bridgeView struct {
+	auth         AuthStatus
+	codePending  bool
+	requestsHour int // < 0: unknown
+	cooldown     time.Time
+	info         []byte
+}
+
+// desiredState computes every retained state topic and its payload. It is a
+// pure function of v: the same view always gives the same map.
+func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabilities, v *stateView) map[string]string {
+	n := 8
+	if v.hs != nil {
+		n += 4*len(v.hs.Networks) + 6*len(v.hs.SyncModules) + 12*len(v.hs.Devices)
+	}
+	m := make(map[string]string, n)
+	bridgeState(t, v, m)
+	if v.hs == nil {
+		return m
+	}
+	avail := offline
+	if v.blinkOK {
+		avail = online
+	}
+	for _, nw := range v.hs.Networks {
+		alarm := discovery.Disarmed
+		if nw.Armed {
+			alarm = discovery.ArmedAway
+		}
+		if o, ok := v.alarm[nw.ID]; ok {
+			alarm = o
+		}
+		m[t.NetworkEntity(nw.ID, discovery.EntityAlarm)] = alarm
+		m[t.NetworkAvailability(nw.ID)] = avail
+		m[t.NetworkAttributes(nw.ID)] = marshal(networkAttrs{
+			ID: nw.ID, Name: nw.Name, Armed: nw.Armed, TimeZone: nw.TimeZone, UpdatedAt: timeOrNil(nw.UpdatedAt),
+		})
+	}
+	for _, sm := range v.hs.SyncModules {
+		st := func(key string) string { return t.DeviceEntity(sm.NetworkID, sm.ID, key) }
+		c := discovery.SyncCaps(sm)
+		if c.Online {
+			m[st(discovery.EntityOnline)] = onOff(sm.Online())
+		}
+		if c.LocalStorage {
+			m[st(discovery.EntityLocalStorage)] = noneIfEmpty(sm.LocalStorageStatus)
+		}
+		if c.WiFiBars {
+			m[st(discovery.EntityWiFi)] = strconv.Itoa(sm.WiFiBars)
+		}
+		m[t.DeviceAvailability(sm.NetworkID, sm.ID)] = avail
+		a := syncAttrs{
+			ID: sm.ID, NetworkID: sm.NetworkID, Name: sm.Name, Serial: sm.Serial, Firmware: sm.FirmwareVersion,
+			Type: sm.Type, Status: sm.Status, Online: sm.Online(), LocalStorage: sm.LocalStorageStatus,
+			LastHeartbeat: timeOrNil(sm.LastHeartbeat),
+		}
+		if sm.WiFiBars >= 0 {
+			a.WiFiBars = &sm.WiFiBars
+		}
+		m[t.DeviceAttributes(sm.NetworkID, sm.ID)] = marshal(a)
+	}
+	for i := range v.hs.Devices {
+		d := &v.hs.Devices[i]
+		c := caps(*d)
+		if len(c.Keys()) == 0 {
+			continue
+		}
+		k := devKey{d.NetworkID, d.ID}
+		st := func(key string) string { return t.DeviceEntity(d.NetworkID, d.ID, key) }
+		_, motion := v.motionUntil[k]
+		last, hasLast := v.lastEvent[k]
+		if c.Motion {
+			m[st(discovery.EntityMotion)] = onOff(motion)
+		}
+		if c.MotionDetection {
+			m[st(discovery.EntityMotionDetection)] = onOff(d.Enabled)
+		}
+		if c.BatteryLow {
+			m[st(discovery.EntityBatteryLow)] = onOff(d.Battery == "low")
+		}
+		s := d.Signals
+		if c.BatteryLevel {
+			m[st(discovery.EntityBatteryLevel)] = intOrNone(sigInt(s, func(s *blink.Signals) *int { return s.BatteryBars }))
+		}
+		if c.Temperature {
+			m[st(discovery.EntityTemperature)] = intOrNone(sigInt(s, func(s *blink.Signals) *int { return s.TemperatureF }))
+		}
+		if c.WiFiBars {
+			m[st(discovery.EntityWiFi)] = intOrNone(sigInt(s, func(s *blink.Signals) *int { return s.WiFiBars }))
+		}
+		if c.Online {
+			m[st(discovery.EntityOnline)] = onOff(d.Online())
+		}
+		if c.LastEvent {
+			if hasLast {
+				m[st(discovery.EntityLastEvent)] = last.UTC().Format(time.RFC3339)
+			} else {
+				m[st(discovery.EntityLastEvent)] = discovery.StateNone
+			}
+		}
+		da := offline
+		if v.blinkOK && d.Online() {
+			da = online
+		}
+		m[t.DeviceAvailability(d.NetworkID, d.ID)] = da
+		a := deviceAttrs{
+			ID: d.ID, NetworkID: d.NetworkID, Name: d.Name, Family: string(d.Family), Type: d.Type,
+			Model: discovery.DeviceModel(*d), Serial: d.Serial, Firmware: d.FirmwareVersion, Status: d.Status,
+			Online: d.Online(), MotionDetection: d.Enabled, Motion: motion, Battery: d.Battery,
+			UpdatedAt: timeOrNil(d.UpdatedAt),
+		}
+		if hasLast {
+			a.LastEvent = timeOrNil(last)
+		}
+		if s != nil {
+			a.TemperatureF, a.WiFiBars, a.LFRBars, a.BatteryBars = s.TemperatureF, s.WiFiBars, s.LFRBars, s.BatteryBars
+		}
+		m[t.DeviceAttributes(d.NetworkID, d.ID)] = marshal(a)
+	}
+	return m
+}
+
+func bridgeState(t discovery.Topics, v *stateView, m map[string]string) {
+	b := &v.bridge
+	m[t.BridgeAuth()] = marshal(b.auth.payload())
+	m[t.BridgeEntity(discovery.BridgeAuthState)] = string(b.auth.State)
+	if b.codePending {
+		m[t.BridgeEntity(discovery.BridgeAuthCode)] = "******"
+	} else {
+		m[t.BridgeEntity(discovery.BridgeAuthCode)] = ""
+	}
+	if b.requestsHour >= 0 {
+		m[t.BridgeEntity(discovery.BridgeRequests)] = strconv.Itoa(b.requestsHour)
+	} else {
+		m[t.BridgeEntity(discovery.BridgeRequests)] = discovery.StateNone
+	}
+	if b.cooldown.IsZero() {
+		m[t.BridgeEntity(discovery.BridgeCooldown)] = discovery.StateNone
+	} else {
+		m[t.BridgeEntity(discovery.BridgeCooldown)] = b.cooldown.UTC().Format(time.RFC3339)
+	}
+	if b.info != nil {
+		m[t.BridgeInfo()] = string(b.info)
+	}
+}
+
+type networkAttrs struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Armed     bool       `json:"armed"`
+	TimeZone  string     `json:"time_zone,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+type syncAttrs struct {
+	ID            int64      `json:"id"`
+	NetworkID     int64      `json:"network_id"`
+	Name          string     `json:"name"`
+	Serial        string     `json:"serial,omitempty"`
+	Firmware      string     `json:"firmware,omitempty"`
+	Type          string     `json:"type,omitempty"`
+	Status        string     `json:"status"`
+	Online        bool       `json:"online"`
+	WiFiBars      *int       `json:"wifi_bars"`
+	LocalStorage  string     `json:"local_storage,omitempty"`
+	LastHeartbeat *time.Time `json:"last_heartbeat"`
+}
+
+type deviceAttrs struct {
+	ID              int64      `json:"id"`
+	NetworkID       int64      `json:"network_id"`
+	Name            string     `json:"name"`
+	Family          string     `json:"family"`
+	Type            string     `json:"type"`
+	Model           string     `json:"model"`
+	Serial          string     `json:"serial,omitempty"`
+	Firmware        string     `json:"firmware,omitempty"`
+	Status          string     `json:"status"`
+	Online          bool       `json:"online"`
+	MotionDetection bool       `json:"motion_detection"`
+	Motion          bool       `json:"motion"`
+	Battery         string     `json:"battery,omitempty"`
+	BatteryBars     *int       `json:"battery_bars,omitempty"`
+	TemperatureF    *int       `json:"temperature_f,omitempty"`
+	WiFiBars        *int       `json:"wifi_bars,omitempty"`
+	LFRBars         *int       `json:"lfr_bars,omitempty"`
+	LastEvent       *time.Time `json:"last_event"`
+	UpdatedAt       *time.Time `json:"updated_at"`
+}
+
+func marshal(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain structs reach here; a failure is a programming error.
+		panic("bridge: marshal state: " + err.Error())
+	}
+	return string(b)
+}
+
+func onOff(b bool) string {
+	if b {
+		return discovery.On
+	}
+	return discovery.Off
+}
+
+func noneIfEmpty(s string) string {
+	if s == "" {
+		return discovery.StateNone
+	}
+	return s
+}
+
+func intOrNone(p *int) string {
+	if p == nil {
+		return discovery.StateNone
+	}
+	return strconv.Itoa(*p)
+}
+
+func sigInt(s *blink.Signals, f func(*blink.Signals) *int) *int {
+	if s == nil {
+		return nil
+	}
+	return f(s)
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// isAvailabilityTopic reports whether topic is a per-network or per-device
+// availability topic under root.
+func isAvailabilityTopic(t discovery.Topics, topic string) bool {
+	return strings.HasPrefix(topic, t.Root+"/") && strings.HasSuffix(topic, "/"+discovery.EntityAvailability)
+}
