@@ -26,7 +26,7 @@ type stateView struct {
 	// network and device is then unavailable.
 	blinkOK bool
 	// alarm overrides a network's alarm state while a command runs.
-	alarm       map[int64]string
+	alarm map[int64]string
 	// motionUntil holds the devices whose motion is ON (until when).
 	motionUntil map[devKey]time.Time
 	lastEvent   map[devKey]time.Time
