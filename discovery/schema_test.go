@@ -606,21 +606,36 @@ func checkConfig(prefix string, m Message) []error {
 
 // checkAll validates every message and what only shows across messages:
 // unique_id uniqueness, one device block per identifier, via_device
-// targets that exist, one config per discovery id.
+// targets that exist, one config per discovery id, one entity per
+// state/command/image topic.
 func checkAll(prefix string, msgs []Message) []error {
 	var errs []error
 	uids := map[string]string{}
 	devices := map[string]string{}
 	var vias []string
 	discoveryIDs := map[string]string{}
+	ioTopics := map[string]string{}
 	for _, m := range msgs {
 		errs = append(errs, checkConfig(prefix, m)...)
 		var p struct {
-			UniqueID string          `json:"unique_id"`
-			Device   json.RawMessage `json:"device"`
+			UniqueID     string          `json:"unique_id"`
+			Device       json.RawMessage `json:"device"`
+			StateTopic   string          `json:"state_topic"`
+			CommandTopic string          `json:"command_topic"`
+			ImageTopic   string          `json:"image_topic"`
 		}
 		if json.Unmarshal(m.Payload, &p) != nil {
 			continue
+		}
+		// Two entities on one state or command topic would fight over it.
+		for _, tp := range []string{p.StateTopic, p.CommandTopic, p.ImageTopic} {
+			if tp == "" {
+				continue
+			}
+			if prev, dup := ioTopics[tp]; dup {
+				errs = append(errs, fmt.Errorf("topic %s used by %s and %s", tp, prev, m.Topic))
+			}
+			ioTopics[tp] = m.Topic
 		}
 		if prev, dup := uids[p.UniqueID]; dup {
 			errs = append(errs, fmt.Errorf("unique_id %q used by %s and %s", p.UniqueID, prev, m.Topic))
