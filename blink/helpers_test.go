@@ -155,6 +155,9 @@ func (ht handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err := req.Context().Err(); err != nil {
 		return nil, err
 	}
+	if req.Body == nil {
+		req.Body = http.NoBody
+	}
 	rec := httptest.NewRecorder()
 	ht.h.ServeHTTP(rec, req)
 	res := rec.Result()
