@@ -126,7 +126,7 @@ func TestCommandWaitSemantics(t *testing.T) {
 						t.Errorf("CommandError = %+v, want code %d for command 77 on 4321", ce, tc.wantCode)
 					}
 				}
-				if f.polls != tc.wantPolls {
+				if f.polls != tc.wantPolls && !(tc.wantErr == ErrCommandTimeout && f.polls == tc.wantPolls+1) {
 					t.Errorf("polls = %d, want %d", f.polls, tc.wantPolls)
 				}
 				// Polls are one CommandPollInterval apart.
@@ -172,8 +172,10 @@ func TestCommandOptionsShortenTimeoutAndPoll(t *testing.T) {
 		if !errors.Is(noteErr(err), ErrCommandTimeout) {
 			t.Fatalf("err = %v", err)
 		}
-		if time.Since(start) != 10*time.Second || f.polls != 5 {
-			t.Errorf("elapsed %s with %d polls, want 10s and 5", time.Since(start), f.polls)
+		// Polls at 0, 2, 4, 6, 8 s, and maybe one at 10 s when the poll timer
+		// and the deadline fire in the same instant.
+		if time.Since(start) != 10*time.Second || f.polls < 5 || f.polls > 6 {
+			t.Errorf("elapsed %s with %d polls, want 10s and 5-6", time.Since(start), f.polls)
 		}
 	})
 }
