@@ -5,6 +5,21 @@
 // goroutines, no package state. The bridge decides when to publish, keeps the
 // ledger of published config topics and feeds it back to Removals.
 //
+// # API
+//
+//   - Build(opts, hs) returns every config (bridge device included), sorted
+//     by topic, retained; BuildBridge(opts) only the bridge device, for when
+//     there is no homescreen yet.
+//   - Caps(device) and SyncCaps(syncModule) say which entities a device gets;
+//     Build uses them and the bridge publishes states for the same keys.
+//     Options.Caps may replace Caps (e.g. to add the dBm sensor).
+//   - Removals(ledger, current) turns config topics that are gone into empty
+//     retained payloads; TopicsOf gives the topics to store in the ledger;
+//     LayoutVersion goes into the ledger too.
+//   - StateContract(configs) checks state payloads against what the configs
+//     declare, NonRetainedTopics lists the event topics, and Commands lists
+//     every command topic with the payloads HA sends — for the bridge's tests.
+//
 // # Discovery topics and ids
 //
 // Every entity is one single-component config, retained, on
