@@ -24,6 +24,11 @@ const mediaLookback = 10 * time.Minute
 
 const mediaFileName = "media.json"
 
+// firstRunSlack: on the very first start, clips created this long before
+// it still count as new. Blink's timestamps are whole seconds from its own
+// clock, so "now" alone would drop a clip made the moment we started.
+const firstRunSlack = 5 * time.Second
+
 // mediaStore is the persisted motion cursor: a watermark plus the ids seen
 // near it.
 type mediaStore struct {
@@ -46,7 +51,7 @@ func loadMedia(dir string, now time.Time) (mediaStore, error) {
 	m := mediaStore{
 		path:      filepath.Join(dir, mediaFileName),
 		watermark: now,
-		floor:     now,
+		floor:     now.Add(-firstRunSlack),
 		seen:      map[int64]time.Time{},
 		last:      map[devKey]time.Time{},
 	}

@@ -23,6 +23,8 @@ type Message struct {
 	Retained bool
 	// Seq is the message's position in the recording, starting at 0.
 	Seq int
+	// Time is when the recorder received it.
+	Time time.Time
 }
 
 // Recorder is an MQTT client that records every message on its
@@ -84,6 +86,7 @@ func (r *Recorder) record(_ paho.Client, m paho.Message) {
 		Payload:  append([]byte(nil), m.Payload()...),
 		Retained: m.Retained(),
 		Seq:      len(r.msgs),
+		Time:     time.Now(),
 	})
 	close(r.changed)
 	r.changed = make(chan struct{})

@@ -1,0 +1,215 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
+)
+
+func TestE2EArmDisarmWithHomeAssistantPayloads(t *testing.T) {
+	e := newEnv(t)
+	net := e.fake.Networks()[1] // "Cabin", disarmed
+	topic := e.alarmTopic(net.ID)
+	e.rec.WaitFor(t, topic, mqtttest.Equals(discovery.Disarmed))
+
+	mark := e.rec.Mark()
+	e.set(topic, discovery.ArmAway)
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(discovery.Arming))
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(discovery.ArmedAway))
+	if n, _ := e.fake.Network(net.ID); !n.Armed {
+		t.Fatalf("fake network %d not armed after %s", net.ID, discovery.ArmAway)
+	}
+
+	mark = e.rec.Mark()
+	e.set(topic, discovery.Disarm)
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(discovery.Disarming))
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(discovery.Disarmed))
+	if n, _ := e.fake.Network(net.ID); n.Armed {
+		t.Fatalf("fake network %d still armed after %s", net.ID, discovery.Disarm)
+	}
+	got := mqtttest.Retained(t, e.url, topic)
+	if string(got[topic]) != discovery.Disarmed {
+		t.Fatalf("retained %s = %q, want %q", topic, got[topic], discovery.Disarmed)
+	}
+}
+
+func TestE2EMotionDetectionSwitchPerFamily(t *testing.T) {
+	e := newEnv(t)
+	for _, f := range []blink.Family{blink.FamilyCamera, blink.FamilyOwl, blink.FamilyDoorbell} {
+		t.Run(string(f), func(t *testing.T) {
+			d := deviceOf(t, e.fake, f)
+			topic := e.devTopic(d, discovery.EntityMotionDetection)
+			for _, want := range []bool{!d.Enabled, d.Enabled} {
+				mark := e.rec.Mark()
+				e.set(topic, onOff(want))
+				e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(onOff(want)))
+				if got, _ := e.fake.Device(d.ID); got.Enabled != want {
+					t.Fatalf("fake %s %d enabled = %v, want %v", f, d.ID, got.Enabled, want)
+				}
+			}
+		})
+	}
+}
+
+func TestE2ESnapshotPublishesJPEGBeforeResponse(t *testing.T) {
+	e := newEnv(t)
+	for _, f := range []blink.Family{blink.FamilyCamera, blink.FamilyOwl, blink.FamilyDoorbell} {
+		t.Run(string(f), func(t *testing.T) {
+			d := deviceOf(t, e.fake, f)
+			mark := e.rec.Mark()
+			resp := e.request(OpSnapshot, map[string]any{"device": d.ID, "transaction": "snap-" + string(f)})
+			if resp["status"] != "ok" || resp["transaction"] != "snap-"+string(f) {
+				t.Fatalf("response = %v", resp)
+			}
+			topic := e.devTopic(d, discovery.EntityThumbnail)
+			img := e.rec.WaitForAfter(t, mark, topic, mqtttest.Any)
+			respMsg := e.rec.WaitForAfter(t, mark, e.topics.Response(OpSnapshot), mqtttest.Any)
+			if img.Seq > respMsg.Seq {
+				t.Errorf("thumbnail (seq %d) arrived after the response (seq %d)", img.Seq, respMsg.Seq)
+			}
+			if !bytes.HasPrefix(img.Payload, []byte{0xFF, 0xD8, 0xFF}) {
+				t.Errorf("thumbnail is not a JPEG: % x…", img.Payload[:min(4, len(img.Payload))])
+			}
+			if got := mqtttest.Retained(t, e.url, topic); !bytes.Equal(got[topic], img.Payload) {
+				t.Errorf("thumbnail not retained")
+			}
+		})
+	}
+}
+
+func TestE2ERequestResponseEchoesTransaction(t *testing.T) {
+	e := newEnv(t)
+	net := e.fake.Networks()[0]
+	tests := []struct {
+		name string
+		txn  string // raw JSON
+	}{
+		{"string", `"abc-1"`},
+		{"number", `42`},
+		{"object", `{"flow":"n1","seq":[1,2]}`},
+		{"null", `null`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mark := e.rec.Mark()
+			e.rec.Publish(t, e.topics.Request(OpRefresh), []byte(`{"transaction":`+tc.txn+`}`), false)
+			m := e.rec.WaitForAfter(t, mark, e.topics.Response(OpRefresh), mqtttest.Any)
+			var resp struct {
+				Status      string          `json:"status"`
+				Transaction json.RawMessage `json:"transaction"`
+			}
+			if err := json.Unmarshal(m.Payload, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if resp.Status != "ok" || compact(t, resp.Transaction) != compact(t, json.RawMessage(tc.txn)) {
+				t.Fatalf("response %s: want status ok and transaction %s", m.Payload, tc.txn)
+			}
+			if n := e.rec.Count(mark, e.topics.Response(OpRefresh)); n != 1 {
+				t.Fatalf("%d responses, want exactly 1", n)
+			}
+		})
+	}
+	// Arm through a request: the response comes after Blink confirmed.
+	resp := e.request(OpDisarm, map[string]any{"network": net.ID, "transaction": 7})
+	if resp["status"] != "ok" || resp["transaction"] != float64(7) {
+		t.Fatalf("disarm response = %v", resp)
+	}
+	if n, _ := e.fake.Network(net.ID); n.Armed {
+		t.Fatalf("answered ok before Blink disarmed")
+	}
+	data, _ := resp["data"].(map[string]any)
+	if data["state"] != discovery.Disarmed {
+		t.Fatalf("disarm data = %v", data)
+	}
+}
+
+func compact(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		t.Fatalf("compact %q: %v", raw, err)
+	}
+	return b.String()
+}
+
+func TestE2EFailedCommandRevertsAndAnswersBlinksMessage(t *testing.T) {
+	e := newEnv(t)
+	net := e.fake.Networks()[1] // disarmed
+	topic := e.alarmTopic(net.ID)
+	e.fake.FailNextCommand(523, "Sync module offline")
+	mark := e.rec.Mark()
+	resp := e.request(OpArm, map[string]any{"network": net.ID, "transaction": "f1"})
+	if resp["status"] != "error" || !strings.Contains(fmt.Sprint(resp["error"]), "Sync module offline") || resp["transaction"] != "f1" {
+		t.Fatalf("response = %v, want an error with Blink's message", resp)
+	}
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(discovery.Arming))
+	last, _ := e.rec.Last(topic)
+	if string(last.Payload) != discovery.Disarmed {
+		t.Fatalf("alarm after failed arm = %q, want reverted to %q", last.Payload, discovery.Disarmed)
+	}
+	if n, _ := e.fake.Network(net.ID); n.Armed {
+		t.Fatalf("fake armed despite the failure")
+	}
+}
+
+func TestE2EBusySyncModule(t *testing.T) {
+	e := newEnv(t)
+	net := e.fake.Networks()[1]
+	e.fake.Inject(blinkfake.Fault{Endpoint: blinkfake.EpArm, Status: 409, Count: -1})
+	resp := e.request(OpArm, map[string]any{"network": net.ID})
+	if resp["status"] != "error" || !strings.Contains(fmt.Sprint(resp["error"]), "busy") {
+		t.Fatalf("response = %v, want a busy error", resp)
+	}
+	last, _ := e.rec.Last(e.alarmTopic(net.ID))
+	if string(last.Payload) != discovery.Disarmed {
+		t.Fatalf("alarm = %q after busy, want %q", last.Payload, discovery.Disarmed)
+	}
+	e.fake.ClearFaults()
+	resp = e.request(OpArm, map[string]any{"network": net.ID})
+	if resp["status"] != "ok" {
+		t.Fatalf("arm after busy cleared: %v", resp)
+	}
+}
+
+func TestE2EMotionEventAndHold(t *testing.T) {
+	e := newEnv(t, withOptions(func(o *Options) { o.HoldTime = 300 * time.Millisecond }))
+	d := deviceOf(t, e.fake, blink.FamilyCamera)
+	motion := e.devTopic(d, discovery.EntityMotion)
+	e.rec.WaitFor(t, motion, mqtttest.Equals(discovery.Off))
+	mark := e.rec.Mark()
+	m := e.fake.TriggerMotion(d.ID, "pir")
+	if resp := e.request(OpRefresh, map[string]any{}); resp["status"] != "ok" {
+		t.Fatalf("refresh: %v", resp)
+	}
+	ev := e.rec.WaitForAfter(t, mark, e.topics.Events(), mqtttest.Any)
+	var got eventPayload
+	if err := json.Unmarshal(ev.Payload, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != m.ID || got.Type != "motion" || got.DeviceID != d.ID || got.NetworkID != d.NetworkID || got.DeviceName != d.Name || got.Clip == "" {
+		t.Fatalf("event = %+v, want media %d of device %d", got, m.ID, d.ID)
+	}
+	if got := mqtttest.Retained(t, e.url, e.topics.Events()); len(got) != 0 {
+		t.Errorf("event retained")
+	}
+	on := e.rec.WaitForAfter(t, mark, motion, mqtttest.Equals(discovery.On))
+	off := e.rec.WaitForAfter(t, on.Seq, motion, mqtttest.Equals(discovery.Off))
+	if held := off.Time.Sub(on.Time); held < 250*time.Millisecond {
+		t.Errorf("motion held %s, want about the 300ms hold time", held)
+	}
+	e.rec.WaitForAfter(t, mark, e.devTopic(d, discovery.EntityLastEvent), mqtttest.Equals(m.CreatedAt.UTC().Format(time.RFC3339)))
+	// A second refresh publishes the same clip no more.
+	mark = e.rec.Mark()
+	e.request(OpRefresh, map[string]any{})
+	if n := e.rec.Count(mark, e.topics.Events()); n != 0 {
+		t.Fatalf("%d events on the second refresh, want 0", n)
+	}
+}
