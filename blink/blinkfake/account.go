@@ -61,8 +61,12 @@ type Device struct {
 	// ThumbnailTS is the epoch second in the homescreen thumbnail URL; it
 	// changes when a new thumbnail exists.
 	ThumbnailTS int64
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// LegacyThumbnail makes homescreen show the pre-2022 thumbnail path
+	// (blink-api.md §3.7 form 1, fetched with ".jpg" appended) instead of
+	// the v3 URL.
+	LegacyThumbnail bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // Media is one entry of the media/changed feed.
@@ -143,7 +147,8 @@ func defaultAccount() Account {
 // generateAccount builds cfg.Networks × cfg.DevicesPerNetwork devices behind
 // sync modules plus cfg.StandaloneNetworks networks holding one Mini or
 // doorbell each. The mix is deterministic: families cycle catalina, xt2, owl,
-// lotus; with UnknownTypes every seventh device is a "sedona" camera.
+// lotus; with UnknownTypes every seventh device is a "sedona" camera; with
+// LegacyThumbnails every fifth camera or Mini has a legacy thumbnail path.
 func generateAccount(cfg Config) Account {
 	var a Account
 	dev := 0
@@ -167,6 +172,7 @@ func generateAccount(cfg Config) Account {
 			if cfg.UnknownTypes && dev%7 == 6 {
 				d.Family, d.Type = blink.FamilyCamera, "sedona"
 			}
+			d.LegacyThumbnail = cfg.LegacyThumbnails && dev%5 == 3 && d.Family != blink.FamilyDoorbell
 			a.Devices = append(a.Devices, d)
 			dev++
 		}

@@ -52,11 +52,14 @@ type Config struct {
 	// Networks × DevicesPerNetwork devices behind sync modules, plus
 	// StandaloneNetworks networks holding one Mini or doorbell each; families
 	// cycle catalina, xt2, owl, lotus. UnknownTypes turns every seventh device
-	// into a "sedona" camera. All zero (and Account nil) → the default account.
+	// into a "sedona" camera; LegacyThumbnails gives every fifth camera or
+	// Mini a pre-2022 thumbnail path. All zero (and Account nil) → the
+	// default account.
 	Networks           int
 	DevicesPerNetwork  int
 	StandaloneNetworks int
 	UnknownTypes       bool
+	LegacyThumbnails   bool
 	// Account, when non-nil, is used instead of generating one.
 	Account *Account
 

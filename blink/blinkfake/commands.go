@@ -25,7 +25,8 @@ const (
 const (
 	StatusOK = 908
 	// StatusDeviceOffline is the fake's own failure code for a command sent
-	// to an offline device; Blink's real code for this is not documented.
+	// to an offline device or through an offline sync module; Blink's real
+	// code for this is not documented.
 	StatusDeviceOffline = 803
 )
 
@@ -111,6 +112,9 @@ func (s *Server) submit(netID int64, d *Device, kind string, full bool) *command
 		if d.Status == "offline" {
 			c.fail = failSpec{code: StatusDeviceOffline, msg: "Camera is offline"}
 		}
+	}
+	if n := s.networks[netID]; n != nil && n.SyncModule != nil && n.SyncModule.Status == "offline" {
+		c.fail = failSpec{code: StatusDeviceOffline, msg: "Sync module is offline"}
 	}
 	if kind == cmdArm || kind == cmdDisarm {
 		for _, id := range s.devOrder {

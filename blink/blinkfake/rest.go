@@ -60,6 +60,8 @@ func (s *Server) restRoutes() []restRoute {
 		r(get, "api/v2/accounts/{a}/media/thumb/{file}", EpMediaThumbnail, s.handleV2Media),
 		r(get, "api/v2/accounts/{a}/media/clip/{file}", EpMediaClip, s.handleV2Media),
 		media,
+		r(get, "media/{env}/account/{a}/network/{n}/camera/{dev}/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail),
+		r(get, "media/{env}/account/{a}/network/{n}/owl/{dev}/thumbnail/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail),
 		r(post, acct+"state/arm", EpArm, s.handleArm),
 		r(post, acct+"state/disarm", EpDisarm, s.handleArm),
 		r(post, "network/{n}/update", EpNetworkUpdate, s.handleNetworkUpdate),
@@ -513,4 +515,37 @@ func (s *Server) handleSignals(w http.ResponseWriter, _ *http.Request, p params)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// handleLegacyThumbnail serves §3.7 form 1 paths; the name must end ".jpg"
+// and carries the thumbnail ts in base 36 after its first "_"-separated
+// prefix ("clip_{ts36}_…", "fw_{ver}__{ts36}_…").
+func (s *Server) handleLegacyThumbnail(w http.ResponseWriter, _ *http.Request, p params) {
+	netID, ok1 := p.id("n")
+	devID, ok2 := p.id("dev")
+	name, isJPG := strings.CutSuffix(p["file"], ".jpg")
+	s.mu.Lock()
+	d, ok := s.devices[devID]
+	var dd Device
+	if ok {
+		dd = *d
+	}
+	s.mu.Unlock()
+	if !ok1 || !ok2 || !isJPG || !ok || dd.NetworkID != netID {
+		writeJSON(w, http.StatusNotFound, mediaNotFound)
+		return
+	}
+	at := dd.ThumbnailTS
+	rest := name
+	if i := strings.Index(rest, "__"); strings.HasPrefix(rest, "fw_") && i > 0 {
+		rest = rest[i+2:]
+	} else if _, after, ok := strings.Cut(rest, "_"); ok {
+		rest = after
+	}
+	if tag, _, ok := strings.Cut(rest, "_"); ok {
+		if v, err := strconv.ParseInt(tag, 36, 64); err == nil && v > 0 {
+			at = v
+		}
+	}
+	writeBytes(w, "image/jpeg", s.images.jpegFor(dd.ID, at))
 }

@@ -2,6 +2,7 @@ package blinkfake
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -150,8 +151,22 @@ type wireDoorbell struct {
 	Thumbnail string `json:"thumbnail"`
 }
 
-// thumbnailURL is the v3 homescreen thumbnail (blink-api.md §3.7 form 2).
+// legacyLayout is the date suffix of pre-2022 thumbnail names.
+const legacyLayout = "2006_01_02__03_04PM"
+
+// thumbnailURL is the homescreen thumbnail: the v3 URL (blink-api.md §3.7
+// form 2), or the legacy path (form 1) whose name carries ts in base 36.
 func (s *Server) thumbnailURL(d *Device) string {
+	if d.LegacyThumbnail {
+		tag := strconv.FormatInt(d.ThumbnailTS, 36)
+		when := time.Unix(d.ThumbnailTS, 0).UTC().Format(legacyLayout)
+		if d.Family == blink.FamilyOwl {
+			return fmt.Sprintf("/media/%s/account/%d/network/%d/owl/%d/thumbnail/fw_%s__%s_%s",
+				s.cfg.Tier, s.cfg.AccountID, d.NetworkID, d.ID, d.FirmwareVersion, tag, when)
+		}
+		return fmt.Sprintf("/media/production/account/%d/network/%d/camera/%d/clip_%s_%s",
+			s.cfg.AccountID, d.NetworkID, d.ID, tag, when)
+	}
 	return fmt.Sprintf("/api/v3/media/accounts/%d/networks/%d/%s/%d/thumbnail/thumbnail.jpg?ts=%d&ext=",
 		s.cfg.AccountID, d.NetworkID, d.Type, d.ID, d.ThumbnailTS)
 }
