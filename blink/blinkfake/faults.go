@@ -57,9 +57,10 @@ const (
 
 // Fault is an injected misbehaviour for requests to matching endpoints.
 //
-// Endpoint matches an endpoint name (Ep…): "*" matches everything, "oauth"
-// and "rest" a whole host, "media" every name starting "media_" (likewise
-// "camera", "owl", "doorbell", "command"), and globs like "*_clip" work.
+// Endpoint matches an endpoint name (Ep…) exactly; besides, "*" matches
+// everything, "oauth" and "rest" a whole host, a family prefix such as
+// "media" every name starting "media_" (likewise "camera", "owl",
+// "doorbell", "command"), and globs like "*_clip" work.
 //
 // A matching request first waits Delay (real time). Then, with Status set,
 // the fault answers instead of the fake (Body, or a Blink-like default body
@@ -108,10 +109,25 @@ func (s *Server) PendingFaults() int {
 	return len(s.faults)
 }
 
+// endpointNames are the Ep… names; a pattern equal to one matches only it
+// (so "signin" does not also hit "signin_page").
+var endpointNames = map[string]bool{
+	EpAuthorize: true, EpSigninPage: true, EpSignin: true, EpVerify: true, EpToken: true, EpOAuthOther: true,
+	EpTierInfo: true, EpHomescreen: true, EpMediaChanged: true, EpMediaThumbnail: true, EpMediaClip: true,
+	EpMediaDelete: true, EpDeviceThumbnail: true, EpArm: true, EpDisarm: true, EpNetworkUpdate: true,
+	EpCommandStatus: true, EpCommandDone: true, EpCameraEnable: true, EpCameraDisable: true,
+	EpCameraThumbnail: true, EpCameraClip: true, EpCameraConfig: true, EpCameraSignals: true,
+	EpOwlConfig: true, EpOwlConfigSet: true, EpOwlThumbnail: true, EpOwlClip: true,
+	EpDoorbellEnable: true, EpDoorbellDisable: true, EpDoorbellThumbnail: true, EpDoorbellClip: true,
+	EpDoorbellConfig: true, EpDoorbellConfigSet: true, EpRESTOther: true,
+}
+
 func faultMatches(pattern, name, host string) bool {
 	switch {
 	case pattern == "*" || pattern == host || pattern == name:
 		return true
+	case endpointNames[pattern]:
+		return false
 	case strings.HasPrefix(name, pattern+"_"):
 		return true
 	}
@@ -356,4 +372,15 @@ func writeBytes(w http.ResponseWriter, contentType string, b []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
+}
+
+// FaultMatches reports whether a Fault.Endpoint pattern applies to an
+// endpoint name.
+func FaultMatches(pattern, endpoint string) bool {
+	host := "rest"
+	switch endpoint {
+	case EpAuthorize, EpSigninPage, EpSignin, EpVerify, EpToken, EpOAuthOther:
+		host = "oauth"
+	}
+	return faultMatches(pattern, endpoint, host)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -89,6 +90,30 @@ func TestFaults(t *testing.T) {
 			srv.ClearFaults()
 			if r := c.rest("GET", hsPath(srv), nil); r.status != 200 {
 				t.Errorf("after ClearFaults: %d", r.status)
+			}
+		})
+	}
+}
+
+func TestFaultPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		hits    []string
+		misses  []string
+	}{
+		{blinkfake.EpSignin, []string{"signin"}, []string{"signin_page"}},
+		{blinkfake.EpOwlConfig, []string{"owl_config"}, []string{"owl_config_set"}},
+		{"media", []string{"media_changed", "media_clip", "media_thumbnail"}, []string{"homescreen"}},
+		{"command", []string{"command_status", "command_done"}, []string{"camera_clip"}},
+		{"*_clip", []string{"camera_clip", "owl_clip", "doorbell_clip"}, []string{"media_changed"}},
+		{"oauth", []string{"token", "signin_page"}, []string{"homescreen"}},
+	} {
+		t.Run(tc.pattern, func(t *testing.T) {
+			for _, name := range append(tc.hits, tc.misses...) {
+				want := slices.Contains(tc.hits, name)
+				if got := blinkfake.FaultMatches(tc.pattern, name); got != want {
+					t.Errorf("FaultMatches(%q, %q) = %v, want %v", tc.pattern, name, got, want)
+				}
 			}
 		})
 	}
