@@ -77,6 +77,8 @@ type Fault struct {
 	Delay      time.Duration
 	Truncate   bool
 	Malformed  bool
+	// Drop closes the connection without an answer (a network error).
+	Drop bool
 }
 
 // malformedBody is what a Malformed fault sends: JSON cut mid-object, then junk.
@@ -235,6 +237,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 		case <-s.closed:
 			return
 		}
+	}
+	if f.Drop {
+		panic(http.ErrAbortHandler)
 	}
 	if f.Status == 0 && !f.Truncate && !f.Malformed {
 		rt.h(w, r)

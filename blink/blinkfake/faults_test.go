@@ -119,6 +119,20 @@ func TestFaultPatterns(t *testing.T) {
 	}
 }
 
+func TestFaultDrop(t *testing.T) {
+	srv, c := authed(t, blinkfake.Config{})
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpMediaChanged, Drop: true})
+	req, _ := http.NewRequest("GET", srv.RESTBase(srv.Config().Tier)+fmt.Sprintf("/api/v1/accounts/%d/media/changed", srv.AccountID()), nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("dropped request answered %d", res.StatusCode)
+	}
+	if st, _ := c.mediaChanged(""); st != 200 {
+		t.Errorf("after the drop: %d", st)
+	}
+}
+
 func TestFaultOnOAuth(t *testing.T) {
 	srv := blinkfake.New(t, blinkfake.Config{})
 	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpToken, Status: 503, Count: 1})
