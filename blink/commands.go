@@ -15,10 +15,11 @@ const (
 	disarmTmpl        = "/api/v1/accounts/{acct}/networks/{net}/state/disarm"
 	commandStatusTmpl = "/network/{net}/command/{cmd}"
 
-	statusOK      = 908 // command status_code for success
-	codeNoMotion  = 304 // "No Cameras Enabled for Motion": arm/disarm succeeded with a caveat
-	codeBusy      = 307 // busy, as one client reads it from a body
-	maxBusyBackof = 10 * time.Second
+	statusOK        = 908 // command status_code for success
+	codeNoMotion    = 304 // "No Cameras Enabled for Motion": arm/disarm succeeded with a caveat
+	codeBusy        = 307 // busy, as one client reads it from a body
+	codeCommandDone = 902
+	maxBusyBackof   = 10 * time.Second
 )
 
 // action is a per-device command.
@@ -131,12 +132,20 @@ func (c *Client) command(ctx context.Context, tmpl string, v ids, body []byte) (
 	}
 	res := &CommandResult{Command: ans.cmd}
 	if ans.cmd.ID == 0 {
-		// No command to wait for: a synchronous answer, or 304 "No Cameras
-		// Enabled for Motion" (the arm state still changes).
-		if ans.code == codeNoMotion || ans.code != 0 && ans.message != "" {
+		// No command to wait for: 304 "No Cameras Enabled for Motion" (the
+		// arm state still changes), a synchronous success, or an error
+		// dressed as 200 ({"message":"Camera not found","code":500}).
+		switch ans.code {
+		case codeNoMotion:
 			res.Warning = ans.message
+			return res, nil
+		case 0, codeCommandDone, statusOK:
+			return res, nil
 		}
-		return res, nil
+		if k := codeKind(ans.code, ans.message); k != nil {
+			return nil, &StatusError{Op: "POST " + tmpl, Code: http.StatusOK, APICode: ans.code, Message: ans.message, kind: k}
+		}
+		return nil, &CommandError{NetworkID: v.net, Code: ans.code, Message: ans.message}
 	}
 	net := ans.cmd.NetworkID
 	if net == 0 {

@@ -320,24 +320,36 @@ func newStatusError(op string, r *response, kind error) *StatusError {
 			e.Message = e.Message[:200] + "…"
 		}
 	}
-	msg := strings.ToLower(e.Message)
 	switch {
 	case kind != nil:
 		e.kind = kind
-	case e.APICode == 700 || e.APICode == 1630 || strings.Contains(msg, "not found"):
-		e.kind = ErrNotFound
-	case r.status == http.StatusUnauthorized || e.APICode == 101:
+	case codeKind(e.APICode, e.Message) != nil:
+		e.kind = codeKind(e.APICode, e.Message)
+	case r.status == http.StatusUnauthorized:
 		e.kind = ErrUnauthorized
 	case r.status == http.StatusNotFound:
 		e.kind = ErrNotFound
 	case r.status == http.StatusNotAcceptable:
 		e.kind = ErrNotAcceptable
-	case r.status == http.StatusConflict || e.APICode == 307:
+	case r.status == http.StatusConflict:
 		e.kind = ErrBusy
 	case r.status == http.StatusTooManyRequests:
 		e.kind = ErrRateLimited
 	}
 	return e
+}
+
+// codeKind maps Blink's body "code"/"message" to a sentinel (§4.1), or nil.
+func codeKind(code int, message string) error {
+	switch {
+	case code == 700 || code == 1630 || strings.Contains(strings.ToLower(message), "not found"):
+		return ErrNotFound
+	case code == 101:
+		return ErrUnauthorized
+	case code == codeBusy:
+		return ErrBusy
+	}
+	return nil
 }
 
 // cooldownErr fails fast while a rate-limit cooldown is running.

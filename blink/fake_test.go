@@ -1,0 +1,399 @@
+package blink_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
+	"golang.org/x/time/rate"
+)
+
+const fakeEmail = "owner@example.com"
+
+func fakeConfig(cfg blinkfake.Config) blinkfake.Config {
+	cfg.Email = fakeEmail
+	cfg.Password = blink.TestPassword
+	cfg.Code = blink.TestCode
+	if cfg.CommandPolls == 0 {
+		cfg.CommandPolls = 2
+	}
+	return cfg
+}
+
+// newClient builds a client against srv with store (nil → empty memory store).
+func newClient(t *testing.T, srv *blinkfake.Server, store blink.TokenStore) *blink.Client {
+	t.Helper()
+	if store == nil {
+		store = &blink.MemoryTokenStore{}
+	}
+	c, err := blink.New(blink.Options{
+		OAuthURL:            srv.OAuthURL(),
+		RESTURL:             srv.RESTURL(),
+		Limiter:             rate.NewLimiter(rate.Inf, 1),
+		Store:               store,
+		Logger:              blink.SuiteLogger(t),
+		CommandPollInterval: 10 * time.Millisecond,
+		CommandTimeout:      10 * time.Second,
+		BusyRetryFor:        10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// loggedIn starts a fake and a client holding tokens the fake issued.
+func loggedIn(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Client) {
+	t.Helper()
+	srv := blinkfake.New(t, fakeConfig(cfg))
+	at, rt, exp := srv.IssueTokens()
+	store := &blink.MemoryTokenStore{}
+	_ = store.Save(blink.Tokens{
+		AccessToken: blink.Secret(at), RefreshToken: blink.Secret(rt), ExpiresAt: exp,
+		Tier: srv.Config().Tier, AccountID: srv.AccountID(), HardwareID: "6F1C2B3A-4D5E-4F60-8172-93A4B5C6D7E8",
+	})
+	return srv, newClient(t, srv, store)
+}
+
+func TestFakeLogin(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       blinkfake.Config
+		password  blink.Secret
+		codes     []blink.Secret
+		wantErr   error
+		wantCode  bool
+		wantChan  string
+		wantCodes int
+	}{
+		{name: "without 2FA", password: blink.TestPassword},
+		{name: "2FA via 412", cfg: blinkfake.Config{TwoFactor: true}, password: blink.TestPassword,
+			codes: []blink.Secret{blink.TestCode}, wantCode: true, wantCodes: 1},
+		{name: "2FA via 202 JSON", cfg: blinkfake.Config{TwoFactor: true, Use202: true}, password: blink.TestPassword,
+			codes: []blink.Secret{blink.TestCode}, wantCode: true, wantChan: "sms", wantCodes: 1},
+		{name: "2FA by e-mail, wrong code first", cfg: blinkfake.Config{TwoFactor: true, Use202: true, TwoFactorChannel: "email"},
+			password: blink.TestPassword, codes: []blink.Secret{"000000", blink.TestCode}, wantCode: true, wantChan: "email", wantCodes: 1},
+		{name: "wrong password", password: "not-the-password", wantErr: blink.ErrBadCredentials},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := blinkfake.New(t, fakeConfig(tc.cfg))
+			store := &blink.MemoryTokenStore{}
+			c := newClient(t, srv, store)
+			l, err := c.BeginLogin(t.Context(), fakeEmail, tc.password)
+			blink.NoteErr(err)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.CodeRequired() != tc.wantCode {
+				t.Fatalf("CodeRequired = %v", l.CodeRequired())
+			}
+			if tc.wantChan != "" && l.Challenge().Channel != tc.wantChan {
+				t.Errorf("Channel = %q, want %q", l.Challenge().Channel, tc.wantChan)
+			}
+			for i, code := range tc.codes {
+				err := l.SubmitCode(t.Context(), code)
+				blink.NoteErr(err)
+				last := i == len(tc.codes)-1
+				if last && err != nil {
+					t.Fatalf("SubmitCode(right code): %v", err)
+				}
+				if !last && !errors.Is(err, blink.ErrInvalidCode) {
+					t.Fatalf("SubmitCode(wrong code) = %v, want ErrInvalidCode", err)
+				}
+			}
+			if !c.HasSession() || l.CodeRequired() {
+				t.Fatal("no session after login")
+			}
+			if got := srv.CodesSent(); got != tc.wantCodes {
+				t.Errorf("codes sent = %d, want %d", got, tc.wantCodes)
+			}
+			if srv.Logins() != 1 {
+				t.Errorf("logins = %d", srv.Logins())
+			}
+			saved, err := store.Load()
+			if err != nil || saved.Tier != srv.Config().Tier || saved.AccountID != srv.AccountID() {
+				t.Errorf("saved session tier %q acct %d, %v", saved.Tier, saved.AccountID, err)
+			}
+			hs, err := c.Homescreen(t.Context())
+			if err != nil || len(hs.Devices) == 0 {
+				t.Fatalf("Homescreen after login: %v", blink.NoteErr(err))
+			}
+		})
+	}
+}
+
+func TestFakeOperationsPerFamily(t *testing.T) {
+	srv, c := loggedIn(t, blinkfake.Config{Networks: 2, DevicesPerNetwork: 4, StandaloneNetworks: 2})
+	hs, err := c.Homescreen(t.Context())
+	if err != nil {
+		t.Fatal(blink.NoteErr(err))
+	}
+	seen := map[blink.Family]bool{}
+	for _, d := range hs.Devices {
+		if seen[d.Family] {
+			continue
+		}
+		seen[d.Family] = true
+		t.Run(string(d.Family)+"/"+d.Type, func(t *testing.T) {
+			ref := d.Ref()
+			ctx := t.Context()
+			before, _ := srv.Device(d.ID)
+
+			if _, err := c.SetMotionDetection(ctx, ref, !d.Enabled); err != nil {
+				t.Fatalf("SetMotionDetection: %v", blink.NoteErr(err))
+			}
+			if got, _ := srv.Device(d.ID); got.Enabled == d.Enabled {
+				t.Errorf("fake still has enabled=%v", got.Enabled)
+			}
+			if _, err := c.RequestThumbnail(ctx, ref); err != nil {
+				t.Fatalf("RequestThumbnail: %v", blink.NoteErr(err))
+			}
+			if got, _ := srv.Device(d.ID); got.ThumbnailTS == before.ThumbnailTS {
+				t.Errorf("thumbnail ts unchanged (%d)", got.ThumbnailTS)
+			}
+			if _, err := c.RecordClip(ctx, ref); err != nil {
+				t.Fatalf("RecordClip: %v", blink.NoteErr(err))
+			}
+			switch d.Family {
+			case blink.FamilyCamera:
+				cfg, err := c.CameraConfig(ctx, ref)
+				if err != nil || cfg.Name != d.Name {
+					t.Errorf("CameraConfig = %+v, %v", cfg, blink.NoteErr(err))
+				}
+			case blink.FamilyOwl:
+				cfg, err := c.OwlConfig(ctx, ref)
+				if err != nil || cfg.Name != d.Name {
+					t.Errorf("OwlConfig = %+v, %v", cfg, blink.NoteErr(err))
+				}
+			case blink.FamilyDoorbell:
+				cfg, err := c.DoorbellConfig(ctx, ref)
+				if err != nil || cfg.TemperatureF == nil {
+					t.Errorf("DoorbellConfig = %+v, %v", cfg, blink.NoteErr(err))
+				}
+			}
+			// The new still is downloadable at the path homescreen now shows.
+			hs2, err := c.Homescreen(ctx)
+			if err != nil {
+				t.Fatal(blink.NoteErr(err))
+			}
+			for _, d2 := range hs2.Devices {
+				if d2.ID != d.ID {
+					continue
+				}
+				img, ct, err := c.Download(ctx, blink.ThumbnailPath(hs2.AccountID, d2), 1<<20)
+				if err != nil || len(img) == 0 || ct != "image/jpeg" {
+					t.Errorf("thumbnail download: %d bytes, %q, %v", len(img), ct, blink.NoteErr(err))
+				}
+			}
+		})
+	}
+	for _, f := range []blink.Family{blink.FamilyCamera, blink.FamilyOwl, blink.FamilyDoorbell} {
+		if !seen[f] {
+			t.Errorf("the fake account has no %s", f)
+		}
+	}
+}
+
+func TestFakeArmDisarm(t *testing.T) {
+	srv, c := loggedIn(t, blinkfake.Config{})
+	for _, n := range srv.Networks() {
+		want := !n.Armed
+		var err error
+		if want {
+			_, err = c.Arm(t.Context(), n.ID)
+		} else {
+			_, err = c.Disarm(t.Context(), n.ID)
+		}
+		if err != nil {
+			t.Fatalf("network %d: %v", n.ID, blink.NoteErr(err))
+		}
+		hs, err := c.Homescreen(t.Context())
+		if err != nil {
+			t.Fatal(blink.NoteErr(err))
+		}
+		for _, hn := range hs.Networks {
+			if hn.ID == n.ID && hn.Armed != want {
+				t.Errorf("network %d armed = %v, want %v", n.ID, hn.Armed, want)
+			}
+		}
+	}
+}
+
+func TestFakeMotionAndDownloads(t *testing.T) {
+	srv, c := loggedIn(t, blinkfake.Config{})
+	since := time.Now().Add(-time.Minute)
+	var want []int64
+	for _, d := range srv.Devices()[:3] {
+		want = append(want, srv.TriggerMotion(d.ID, "pir").ID)
+	}
+	got, err := c.MediaChanged(t.Context(), since)
+	if err != nil {
+		t.Fatal(blink.NoteErr(err))
+	}
+	ids := map[int64]blink.Media{}
+	for i, m := range got {
+		ids[m.ID] = m
+		if i > 0 && got[i-1].CreatedAt.After(m.CreatedAt) {
+			t.Error("media not sorted by CreatedAt")
+		}
+	}
+	for _, id := range want {
+		m, ok := ids[id]
+		if !ok {
+			t.Fatalf("media %d missing from %v", id, got)
+		}
+		var buf bytes.Buffer
+		n, err := c.DownloadTo(t.Context(), m.Clip, &buf, 50<<20)
+		if err != nil || n == 0 {
+			t.Errorf("clip %d: %d bytes, %v", id, n, blink.NoteErr(err))
+		}
+		img, _, err := c.Download(t.Context(), blink.MediaThumbnailPath(m.Thumbnail), 5<<20)
+		if err != nil || len(img) == 0 {
+			t.Errorf("thumbnail %d: %d bytes, %v", id, len(img), blink.NoteErr(err))
+		}
+	}
+	if err := srv.DeleteMedia(want[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.MediaChanged(t.Context(), since)
+	if err != nil {
+		t.Fatal(blink.NoteErr(err))
+	}
+	for _, m := range got {
+		if m.ID == want[0] {
+			t.Error("deleted media still listed")
+		}
+	}
+}
+
+func TestFakeFaults(t *testing.T) {
+	t.Run("expired access token refreshes transparently", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.ExpireAccessTokens()
+		if _, err := c.Homescreen(t.Context()); err != nil {
+			t.Fatal(blink.NoteErr(err))
+		}
+		if srv.Count(blinkfake.EpToken) != 1 || srv.Count(blinkfake.EpHomescreen) != 2 {
+			t.Errorf("counts = %v", srv.Counts())
+		}
+	})
+	t.Run("revoked refresh token needs a new login", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.RevokeRefreshTokens()
+		srv.ExpireAccessTokens()
+		_, err := c.Homescreen(t.Context())
+		if !errors.Is(blink.NoteErr(err), blink.ErrReauthRequired) {
+			t.Fatalf("err = %v", err)
+		}
+		if c.HasSession() {
+			t.Error("HasSession after revocation")
+		}
+	})
+	t.Run("429 with Retry-After starts a cooldown", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 429, RetryAfter: 90 * time.Second})
+		_, err := c.Homescreen(t.Context())
+		var rl *blink.RateLimitError
+		if !errors.As(blink.NoteErr(err), &rl) || rl.RetryAfter != 90*time.Second {
+			t.Fatalf("err = %v", err)
+		}
+		total := srv.Total()
+		if _, err := c.MediaChanged(t.Context(), time.Time{}); !errors.Is(blink.NoteErr(err), blink.ErrRateLimited) || srv.Total() != total {
+			t.Errorf("during cooldown: %v, %d new requests", err, srv.Total()-total)
+		}
+	})
+	t.Run("5xx burst recovers", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 503, Count: 2})
+		if _, err := c.Homescreen(t.Context()); err != nil {
+			t.Fatal(blink.NoteErr(err))
+		}
+		if srv.Count(blinkfake.EpHomescreen) != 3 {
+			t.Errorf("homescreen calls = %d", srv.Count(blinkfake.EpHomescreen))
+		}
+	})
+	for _, f := range []blinkfake.Fault{
+		{Endpoint: blinkfake.EpHomescreen, Malformed: true},
+		{Endpoint: blinkfake.EpHomescreen, Truncate: true},
+	} {
+		t.Run("decode error", func(t *testing.T) {
+			srv, c := loggedIn(t, blinkfake.Config{})
+			srv.Inject(f)
+			_, err := c.Homescreen(t.Context())
+			var de *blink.DecodeError
+			if !errors.As(blink.NoteErr(err), &de) {
+				t.Fatalf("err = %v, want *DecodeError", err)
+			}
+		})
+	}
+	t.Run("command failure 523", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.FailNextCommand(523, "Live view failed")
+		_, err := c.Arm(t.Context(), srv.Networks()[0].ID)
+		var ce *blink.CommandError
+		if !errors.As(blink.NoteErr(err), &ce) || ce.Code != 523 {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("stalled command times out", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{})
+		srv.StallNextCommand()
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		_, err := c.Arm(ctx, srv.Networks()[0].ID)
+		if !errors.Is(blink.NoteErr(err), context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("second command on a busy network is retried", func(t *testing.T) {
+		srv, c := loggedIn(t, blinkfake.Config{CommandPolls: 5})
+		net := srv.Networks()[0].ID
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range 2 {
+			wg.Go(func() {
+				if i == 0 {
+					_, errs[i] = c.Arm(t.Context(), net)
+				} else {
+					_, errs[i] = c.Disarm(t.Context(), net)
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("command %d: %v", i, blink.NoteErr(err))
+			}
+		}
+	})
+}
+
+func TestFakeRequestBudget(t *testing.T) {
+	srv, c := loggedIn(t, blinkfake.Config{Networks: 3, DevicesPerNetwork: 5})
+	srv.ResetCounts()
+	if _, err := c.Homescreen(t.Context()); err != nil {
+		t.Fatal(blink.NoteErr(err))
+	}
+	if _, err := c.MediaChanged(t.Context(), time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(blink.NoteErr(err))
+	}
+	if srv.Total() != 2 {
+		t.Errorf("one poll cycle took %d requests (%v), want 2", srv.Total(), srv.Counts())
+	}
+	st := c.Stats()
+	if st.Total != 2 || st.LastHour != 2 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
