@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/bridge"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/metrics"
+)
+
+// tokenWatchInterval is how often a logged-out daemon looks for a token that
+// `blink2mqtt login` wrote.
+const tokenWatchInterval = 5 * time.Second
+
+// runDaemon runs the bridge until ctx ends.
+func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := prepareStateDir(cfg.StateDir); err != nil {
+		return err
+	}
+	m := metrics.New()
+	client, err := newBlinkClient(cfg, log, m)
+	if err != nil {
+		return err
+	}
+	auth := &authFlow{client: client, email: cfg.BlinkEmail, password: cfg.BlinkPassword,
+		log: log.With().Str("component", "login").Logger()}
+	b, err := bridge.New(bridge.Options{
+		Cloud: client,
+		Auth:  auth,
+		MQTT: bridge.MQTTOptions{
+			URL: cfg.MQTTURL, Username: cfg.MQTTUsername, Password: cfg.MQTTPassword,
+			CAFile: cfg.MQTTCAFile, CertFile: cfg.MQTTCertFile, KeyFile: cfg.MQTTKeyFile,
+			ClientID: cfg.MQTTClientID,
+		},
+		Topics:            discovery.Topics{Root: cfg.MQTTTopic},
+		Discovery:         cfg.HADiscovery,
+		DiscoveryPrefix:   cfg.HADiscoveryPrefix,
+		PollInterval:      cfg.PollInterval,
+		MediaPollInterval: cfg.MediaPollInterval,
+		HoldTime:          cfg.MotionHold,
+		CommandSpacing:    cfg.CommandSpacing,
+		StateDir:          cfg.StateDir,
+		Logger:            log.With().Str("component", "bridge").Logger(),
+		Version:           buildVersion(),
+		OnEvent:           metricsHook(m),
+	})
+	if err != nil {
+		return err
+	}
+	auth.report = b.SetAuthState
+	log.Info().Str("version", buildVersion()).Str("mqtt", cfg.MQTTURL).Str("topic", cfg.MQTTTopic).Msg("blink2mqtt starting")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.HTTPListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
+		go func() {
+			if err := serveHTTP(ctx, cfg.HTTPListen, mux, log); err != nil {
+				log.Error().Err(err).Msg("health and metrics server stopped")
+			}
+		}()
+	}
+	go watchTokenFile(ctx, client, func() bridge.AuthState { return b.Auth().State }, b.SetAuthState, tokenWatchInterval, log)
+	if !client.HasSession() {
+		if cfg.BlinkEmail != "" && !cfg.BlinkPassword.IsZero() {
+			// Exactly one login per start; a code request waits for a person.
+			go func() { _ = auth.StartLogin(ctx) }()
+		} else {
+			log.Warn().Msg("no saved Blink token and no BLINK_EMAIL/BLINK_PASSWORD: run `blink2mqtt login`, or set them and press Start login in Home Assistant")
+			b.SetAuthState(bridge.AuthReauthRequired, errNoCredentials.Error())
+		}
+	}
+	return b.Run(ctx)
+}
+
+// metricsHook turns bridge events into Prometheus metrics.
+func metricsHook(m *metrics.Metrics) func(bridge.Event) {
+	return func(e bridge.Event) {
+		switch e.Kind {
+		case bridge.EventPoll:
+			m.Poll(e.Name, e.Duration, e.Err)
+		case bridge.EventCommand:
+			outcome := "ok"
+			if e.Err != nil {
+				outcome = "error"
+			}
+			m.Command(e.Name, outcome, e.Duration)
+		case bridge.EventMQTT:
+			if e.Name == "connected" {
+				m.MQTTConnected(e.Count > 1)
+			} else {
+				m.MQTTLost()
+			}
+		case bridge.EventMedia:
+			m.Event(e.Name)
+		case bridge.EventAuthState:
+			m.AuthState(e.Name)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
+	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun runs `blink2mqtt <args>` in the background; the returned function
+// stops it and returns its error, failing the test when it takes over 5 s.
+func startRun(t *testing.T, args []string, stdout, stderr *syncBuffer) func() error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, strings.NewReader(""), stdout, stderr) }()
+	var once sync.Once
+	var err error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				t.Errorf("blink2mqtt %v did not stop within 5 s of SIGTERM", args)
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+func isAlarmTopic(m mqtttest.Message) bool {
+	parts := strings.Split(m.Topic, "/")
+	return len(parts) == 3 && parts[0] == "blink2mqtt" && parts[2] == "alarm"
+}
+
+// TestDemoArmsOverMQTT is the newcomer's path from the README: run the demo,
+// see the account, arm a system with one publish, watch arming → armed_away.
+func TestDemoArmsOverMQTT(t *testing.T) {
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#", "homeassistant/#")
+	var out, errOut syncBuffer
+	stop := startRun(t, []string{"demo", "--broker", broker.URL(), "--motion-every", "0", "--log-level", "warn"}, &out, &errOut)
+
+	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
+	hint := regexp.MustCompile(`-t '(blink2mqtt/[0-9]+/alarm)/set' -m ARM_AWAY`).FindStringSubmatch(out.String())
+	if hint == nil {
+		t.Fatalf("demo instructions do not show how to arm a system:\n%s", out.String())
+	}
+	alarm := rec.WaitMatch(t, 0, "the alarm state of "+hint[1], func(m mqtttest.Message) bool {
+		return m.Topic == hint[1]
+	})
+	if string(alarm.Payload) != "disarmed" {
+		t.Fatalf("the demo suggests arming %s, which is %q", alarm.Topic, alarm.Payload)
+	}
+	rec.WaitMatch(t, 0, "a discovery config", func(m mqtttest.Message) bool {
+		return strings.HasPrefix(m.Topic, "homeassistant/alarm_control_panel/")
+	})
+	if !strings.Contains(out.String(), "mosquitto_sub -h ") {
+		t.Errorf("demo instructions lack the mosquitto_sub line:\n%s", out.String())
+	}
+
+	mark := rec.Mark()
+	rec.Publish(t, alarm.Topic+"/set", []byte("ARM_AWAY"), false)
+	rec.WaitForAfter(t, mark, alarm.Topic, mqtttest.Equals("arming"))
+	rec.WaitForAfter(t, mark, alarm.Topic, mqtttest.Equals("armed_away"))
+
+	if err := stop(); err != nil {
+		t.Fatalf("demo returned %v", err)
+	}
+	if m, _ := rec.Last("blink2mqtt/bridge/state"); string(m.Payload) != "offline" {
+		t.Errorf("bridge/state after stop = %q, want offline", m.Payload)
+	}
+}
+
+// daemonEnv points the daemon at the fake cloud and a broker.
+func daemonEnv(t *testing.T, fake *blinkfake.Server, brokerURL, stateDir string) {
+	t.Helper()
+	clearEnv(t)
+	t.Setenv("BLINK_EMAIL", fake.Config().Email)
+	t.Setenv("BLINK_PASSWORD", fake.Config().Password)
+	t.Setenv("BLINK_OAUTH_URL", fake.OAuthURL())
+	t.Setenv("BLINK_REST_URL", fake.RESTURL())
+	t.Setenv("BLINK_RATE_LIMIT", "10")
+	t.Setenv("MQTT_URL", brokerURL)
+	t.Setenv("STATE_DIR", stateDir)
+	t.Setenv("LOG_FORMAT", "json")
+	t.Setenv("LOG_LEVEL", "debug")
+	t.Setenv("COMMAND_SPACING", "0s")
+}
+
+// TestDaemonLoginOverMQTTAndNoSecretsAnywhere is the headless path: no
+// token, credentials set, Blink asks for a code, a wrong code then the right
+// one over MQTT; then a restart reuses the token without logging in. Every
+// log line and MQTT payload of both runs is searched for secrets.
+func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
+	const code = "864209"
+	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Use202: true, Code: code})
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewRecorder(t, broker.URL(), "#")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	daemonEnv(t, fake, broker.URL(), stateDir)
+
+	var out, logs syncBuffer
+	stop := startRun(t, []string{"run"}, &out, &logs)
+	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
+	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))
+
+	mark := rec.Mark()
+	rec.Publish(t, "blink2mqtt/bridge/request/auth/verify", []byte(`{"code":"000000","transaction":"t-wrong"}`), false)
+	resp := rec.WaitForAfter(t, mark, "blink2mqtt/bridge/response/auth/verify", mqtttest.Contains("t-wrong"))
+	if !strings.Contains(string(resp.Payload), `"status":"error"`) {
+		t.Errorf("wrong code answered %s, want an error", resp.Payload)
+	}
+	mark = rec.Mark()
+	rec.Publish(t, "blink2mqtt/bridge/request/auth/verify", []byte(`{"code":"`+code+`","transaction":"t-right"}`), false)
+	resp = rec.WaitForAfter(t, mark, "blink2mqtt/bridge/response/auth/verify", mqtttest.Contains("t-right"))
+	if !strings.Contains(string(resp.Payload), `"status":"ok"`) {
+		t.Fatalf("right code answered %s, want ok", resp.Payload)
+	}
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
+	rec.WaitMatch(t, mark, "state after login", isAlarmTopic)
+	if n := fake.CodesSent(); n != 1 {
+		t.Errorf("codes sent = %d, want exactly 1", n)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("daemon returned %v", err)
+	}
+	logins := fake.Logins()
+
+	// Restart with the saved token: no login at all.
+	var out2, logs2 syncBuffer
+	mark = rec.Mark()
+	stop2 := startRun(t, []string{"run"}, &out2, &logs2)
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/info", mqtttest.Contains(`"last_successful_poll"`))
+	if err := stop2(); err != nil {
+		t.Fatalf("second run returned %v", err)
+	}
+	if fake.Logins() != logins {
+		t.Errorf("restart logged in again: %d logins, want %d", fake.Logins(), logins)
+	}
+
+	secrets := []string{fake.Config().Password, code}
+	raw, err := os.ReadFile(filepath.Join(stateDir, tokenFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range tok {
+		if s, ok := v.(string); ok && strings.Contains(strings.ToLower(k), "token") && len(s) > 8 {
+			secrets = append(secrets, s)
+		}
+	}
+	if len(secrets) < 4 {
+		t.Fatalf("found %d secrets to look for; the token file should hold an access and a refresh token: %s", len(secrets), raw)
+	}
+	var everything strings.Builder
+	everything.WriteString(logs.String() + logs2.String() + out.String() + out2.String())
+	for _, m := range rec.Messages() {
+		if strings.HasPrefix(m.Topic, "blink2mqtt/bridge/request/") {
+			continue // the test's own requests carry the code on purpose
+		}
+		everything.WriteString(m.Topic + " " + string(m.Payload) + "\n")
+	}
+	for _, s := range secrets {
+		if i := strings.Index(everything.String(), s); i >= 0 {
+			ctx := everything.String()[max(0, i-80):i]
+			t.Errorf("a secret (%d chars) appears in logs or MQTT after %q", len(s), ctx)
+		}
+	}
+}

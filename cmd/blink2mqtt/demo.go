@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
+	"github.com/blink2mqtt/blink2mqtt/bridge"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/broker"
+)
+
+// demoBrokerAddr is where the demo's own broker listens when the port is free.
+const demoBrokerAddr = "127.0.0.1:1883"
+
+// runDemo runs the bridge against the fake Blink cloud and an in-process
+// broker (or --broker), generating motion now and then.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	duration := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
+	brokerURL := fs.String("broker", "", "use this broker (mqtt://host:port) instead of a built-in one")
+	motionEvery := fs.Duration("motion-every", 20*time.Second, "how often the fake account sees motion")
+	logLevel := fs.String("log-level", "info", "log level")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level, err := zerolog.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	log := newLogger(stderr, level, "auto")
+
+	fake, err := blinkfake.Start(blinkfake.Config{CommandPolls: 2})
+	if err != nil {
+		return fmt.Errorf("demo: fake Blink cloud: %w", err)
+	}
+	defer fake.Close()
+
+	mqttURL := *brokerURL
+	if mqttURL == "" {
+		b, err := broker.Start(demoBrokerAddr, nil)
+		if err != nil {
+			log.Info().Msgf("%s is taken (another broker?); the demo broker takes a free port", demoBrokerAddr)
+			if b, err = broker.Start("127.0.0.1:0", nil); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+		}
+		defer b.Close()
+		mqttURL = b.URL()
+	}
+
+	stateDir, err := os.MkdirTemp("", "blink2mqtt-demo-")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(stateDir)
+
+	client, err := blink.New(blink.Options{
+		OAuthURL: fake.OAuthURL(),
+		RESTURL:  fake.RESTURL(),
+		Limiter:  rate.NewLimiter(5, 5),
+		Store:    &blink.FileTokenStore{Path: filepath.Join(stateDir, tokenFileName)},
+		Logger:   log.With().Str("component", "blink").Logger(),
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	fc := fake.Config()
+	if _, err := client.BeginLogin(ctx, fc.Email, blink.Secret(fc.Password)); err != nil {
+		return fmt.Errorf("demo: login to the fake cloud: %w", err)
+	}
+
+	topics := discovery.Topics{Root: "blink2mqtt"}
+	b, err := bridge.New(bridge.Options{
+		Cloud:             client,
+		MQTT:              bridge.MQTTOptions{URL: mqttURL, ClientID: "blink2mqtt-demo"},
+		Topics:            topics,
+		Discovery:         true,
+		PollInterval:      10 * time.Second,
+		MediaPollInterval: 5 * time.Second,
+		HoldTime:          15 * time.Second,
+		CommandSpacing:    time.Second,
+		StateDir:          stateDir,
+		Logger:            log.With().Str("component", "bridge").Logger(),
+		Version:           buildVersion() + "-demo",
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	printDemoHelp(stdout, mqttURL, topics, fake)
+	go generateMotion(ctx, fake, *motionEvery, log)
+	return b.Run(ctx)
+}
+
+// generateMotion makes a random device of the fake account see motion every
+// interval, so events and motion sensors move in the demo.
+func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Duration, log zerolog.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			devs := fake.Devices()
+			if len(devs) == 0 {
+				continue
+			}
+			d := devs[rand.IntN(len(devs))]
+			fake.TriggerMotion(d.ID, "pir")
+			log.Info().Int64("device", d.ID).Str("name", d.Name).Msg("demo: motion in the fake account (its clip shows up on the next media poll)")
+		}
+	}
+}
+
+func printDemoHelp(w io.Writer, mqttURL string, t discovery.Topics, fake *blinkfake.Server) {
+	host, port := "127.0.0.1", "1883"
+	if u, err := splitHostPort(mqttURL); err == nil {
+		host, port = u[0], u[1]
+	}
+	nets := fake.Networks()
+	devs := fake.Devices()
+	fmt.Fprintf(w, "\nblink2mqtt demo: a fake Blink account with %d systems and %d cameras/Minis/doorbells,\n", len(nets), len(devs))
+	fmt.Fprintf(w, "bridged to the MQTT broker at %s.\n\n", mqttURL)
+	fmt.Fprintf(w, "Watch everything:\n  mosquitto_sub -h %s -p %s -t '%s/#' -v\n\n", host, port, t.Root)
+	if len(nets) > 0 {
+		n := nets[0]
+		for _, c := range nets {
+			if !c.Armed {
+				n = c // arming a disarmed system shows the whole arming → armed_away path
+				break
+			}
+		}
+		fmt.Fprintf(w, "Arm the system %q (watch %s go arming → armed_away):\n", n.Name, t.NetworkEntity(n.ID, discovery.EntityAlarm))
+		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m ARM_AWAY\n", host, port, discovery.Set(t.NetworkEntity(n.ID, discovery.EntityAlarm)))
+		fmt.Fprintf(w, "Or as a request with an answer on %s:\n", t.Response("arm"))
+		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m '{\"network\": %d, \"transaction\": \"t1\"}'\n", host, port, t.Request("arm"), n.ID)
+	}
+	if len(devs) > 0 {
+		d := devs[0]
+		fmt.Fprintf(w, "Take a snapshot with %q:\n", d.Name)
+		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m '{\"device\": %d}'\n", host, port, t.Request("snapshot"), d.ID)
+	}
+	fmt.Fprintf(w, "\nPoint Home Assistant's MQTT integration at this broker to see the devices appear.\nCtrl-C stops the demo.\n\n")
+}
+
+// splitHostPort returns host and port of an mqtt:// URL.
+func splitHostPort(raw string) ([2]string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return [2]string{}, err
+	}
+	return [2]string{u.Hostname(), u.Port()}, nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEvaluateHealth(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		in     healthStatus
+		status string
+		failed []string
+	}{
+		{"all good", healthStatus{true, "ok", now.Add(-40 * time.Second)}, "ok", nil},
+		{"mqtt down", healthStatus{false, "ok", now.Add(-time.Second)}, "fail", []string{"mqtt"}},
+		{"reauth", healthStatus{true, "reauth_required", now.Add(-time.Second)}, "fail", []string{"auth"}},
+		{"stale poll", healthStatus{true, "ok", now.Add(-91 * time.Second)}, "fail", []string{"poll"}},
+		{"never polled", healthStatus{true, "ok", time.Time{}}, "fail", []string{"poll"}},
+		{"everything wrong", healthStatus{false, "error", time.Time{}}, "fail", []string{"auth", "mqtt", "poll"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := evaluateHealth(tc.in, now, 30*time.Second)
+			if r.Status != tc.status {
+				t.Errorf("status = %s, want %s (%+v)", r.Status, tc.status, r.Checks)
+			}
+			var failed []string
+			for _, name := range []string{"auth", "mqtt", "poll"} {
+				c, ok := r.Checks[name]
+				if !ok {
+					t.Fatalf("check %q missing", name)
+				}
+				if !c.OK {
+					failed = append(failed, name)
+				}
+			}
+			if strings.Join(failed, ",") != strings.Join(tc.failed, ",") {
+				t.Errorf("failed checks = %v, want %v", failed, tc.failed)
+			}
+		})
+	}
+}
+
+func TestHealthHandlerStatusCodes(t *testing.T) {
+	st := healthStatus{MQTTConnected: true, AuthState: "ok", LastPoll: time.Now()}
+	h := healthHandler(func() healthStatus { return st }, 30*time.Second)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("healthy: code %d", rec.Code)
+	}
+	st.AuthState = "code_required"
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("unhealthy: code %d", rec.Code)
+	}
+	var r healthReport
+	if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	if r.Checks["auth"].OK || r.Checks["auth"].Detail != "auth state code_required" {
+		t.Errorf("auth check = %+v", r.Checks["auth"])
+	}
+}
+
+func TestHealthURL(t *testing.T) {
+	for in, want := range map[string]string{
+		":8080":          "http://127.0.0.1:8080/healthz",
+		"0.0.0.0:9000":   "http://127.0.0.1:9000/healthz",
+		"[::]:8080":      "http://127.0.0.1:8080/healthz",
+		"127.0.0.1:8081": "http://127.0.0.1:8081/healthz",
+	} {
+		got, err := healthURL(in)
+		if err != nil || got != want {
+			t.Errorf("healthURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := healthURL("8080"); err == nil {
+		t.Error("healthURL(\"8080\") accepted an address without a colon")
+	}
+}
+
+func TestPrepareStateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := prepareStateDir(dir); err != nil {
+		t.Fatalf("new dir: %v", err)
+	}
+	fi, _ := os.Stat(dir)
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("created with mode %04o, want 0700", fi.Mode().Perm())
+	}
+	tok := filepath.Join(dir, tokenFileName)
+	if err := os.WriteFile(tok, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := prepareStateDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+tok) {
+		t.Errorf("world-readable token file: err = %v", err)
+	}
+	os.Chmod(tok, 0o600)
+	os.Chmod(dir, 0o755)
+	err = prepareStateDir(dir)
+	if err == nil || !strings.Contains(err.Error(), "chmod 700 "+dir) {
+		t.Errorf("group-readable dir: err = %v", err)
+	}
+	os.Chmod(dir, 0o700)
+	if err := prepareStateDir(dir); err != nil {
+		t.Errorf("private dir refused: %v", err)
+	}
+}
