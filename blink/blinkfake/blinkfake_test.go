@@ -967,3 +967,82 @@ func TestMediaDownloads(t *testing.T) {
 		t.Errorf("clip media %d not the newest", *s.MediaID)
 	}
 }
+
+func TestLiveview(t *testing.T) {
+	clock := newClock()
+	srv, c := authed(t, blinkfake.Config{Now: clock.Now, CommandPolls: 1})
+	acct := srv.AccountID()
+	cam := srv.DevicesOf(blink.FamilyCamera)[0] // on "Home", armed
+	owl := srv.DevicesOf(blink.FamilyOwl)[0]
+
+	type lv struct {
+		CommandID int64  `json:"command_id"`
+		Server    string `json:"server"`
+		Duration  int    `json:"duration"`
+		Type      string `json:"type"`
+	}
+	start := func(path, intent string) (resp, lv) {
+		t.Helper()
+		r := c.rest("POST", path, map[string]any{"intent": intent, "motion_event_start_time": nil})
+		var v lv
+		if r.status == 200 {
+			r.json(t, &v)
+		}
+		return r, v
+	}
+	camPath := fmt.Sprintf("/api/v6/accounts/%d/networks/%d/cameras/%d/liveview", acct, cam.NetworkID, cam.ID)
+	r, v := start(camPath, "liveview")
+	if r.status != 200 || v.CommandID == 0 || !strings.HasPrefix(v.Server, "immis://") || v.Duration != 300 || v.Type != "lv" {
+		t.Fatalf("liveview: %d %s", r.status, r.body)
+	}
+	// connected: complete, child still running, network busy
+	s := c.poll(cam.NetworkID, v.CommandID)
+	if !s.Complete || s.StatusCode != 908 || s.Commands[0].StateCondition != "running" {
+		t.Errorf("streaming status = %+v", s)
+	}
+	if r, _ := start(camPath, "liveview"); r.status != http.StatusConflict {
+		t.Errorf("second live view: %d", r.status)
+	}
+	media := len(srv.Media())
+	if r := c.rest("POST", fmt.Sprintf("/network/%d/command/%d/done/", cam.NetworkID, v.CommandID), nil); r.status != 200 {
+		t.Fatalf("done: %d", r.status)
+	}
+	if s := c.poll(cam.NetworkID, v.CommandID); s.Commands[0].StateCondition != "done" {
+		t.Errorf("after done: %+v", s)
+	}
+	if ms := srv.Media(); len(ms) != media+1 || ms[len(ms)-1].Source != "liveview" {
+		t.Errorf("armed live view saved no liveview clip")
+	}
+
+	// an extended live view ends by itself when its duration is over
+	owlPath := fmt.Sprintf("/api/v2/accounts/%d/networks/%d/owls/%d/liveview", acct, owl.NetworkID, owl.ID)
+	r, v = start(owlPath, "extended_liveview")
+	if r.status != 200 || v.Type != "elv" || v.Duration != 5400 {
+		t.Fatalf("extended: %d %s", r.status, r.body)
+	}
+	c.poll(owl.NetworkID, v.CommandID)
+	clock.Add(5400 * time.Second)
+	if s := c.poll(owl.NetworkID, v.CommandID); s.Commands[0].StateCondition != "done" {
+		t.Errorf("expired live view: %+v", s)
+	}
+
+	// failure at connect
+	srv.FailNextCommand(523, "Live view failed")
+	_, v = start(camPath, "")
+	if s := c.poll(cam.NetworkID, v.CommandID); s.StatusCode != 523 || !s.Complete {
+		t.Errorf("failed live view: %+v", s)
+	}
+	// wrong family
+	if r, _ := start(fmt.Sprintf("/api/v6/accounts/%d/networks/%d/cameras/%d/liveview", acct, owl.NetworkID, owl.ID), ""); r.status != 500 {
+		t.Errorf("owl on the camera path: %d", r.status)
+	}
+}
+
+func TestLegacyLoginRetired(t *testing.T) {
+	srv := blinkfake.New(t, blinkfake.Config{})
+	c := newRaw(t, srv)
+	r := c.restTier("prod", "POST", "/api/v5/account/login", map[string]string{"email": "x", "password": "y"})
+	if r.status != http.StatusUpgradeRequired || string(r.body) != `{"message":"An app update is required"}` {
+		t.Errorf("got %d %s", r.status, r.body)
+	}
+}

@@ -19,6 +19,7 @@ const (
 	cmdThumbnail     = "thumbnail"
 	cmdClip          = "clip"
 	cmdConfigLFR     = "config_lfr"
+	cmdLiveview      = "lv_relay"
 )
 
 // Command status codes the fake emits (blink-api.md §3.12).
@@ -66,6 +67,9 @@ type command struct {
 	completedAt time.Time
 	mediaID     int64
 	children    []child
+	// live view: when the stream connected, and how long it may run
+	liveSince time.Time
+	liveFor   time.Duration
 }
 
 type child struct {
@@ -163,17 +167,29 @@ func (s *Server) advance(c *command, polled bool) {
 	now := s.now()
 	byTime := s.cfg.CommandDelay > 0 && !now.Before(c.createdAt.Add(s.cfg.CommandDelay))
 	if c.polls >= s.cfg.CommandPolls || byTime {
+		if c.kind == cmdLiveview && c.fail.code == 0 {
+			// a live view "completes" when the stream is up and runs until
+			// /done/ or its duration ends (blink-api.md §3.12)
+			if c.liveSince.IsZero() {
+				c.liveSince = now
+			}
+			return
+		}
 		s.finish(c, now)
 	}
 }
 
-// advanceAll completes commands whose CommandDelay has passed.
+// advanceAll completes commands whose CommandDelay has passed and ends live
+// views whose duration is over.
 func (s *Server) advanceAll() {
-	if s.cfg.CommandDelay <= 0 {
-		return
-	}
+	now := s.now()
 	for _, c := range s.inFlight {
-		s.advance(c, false)
+		if s.cfg.CommandDelay > 0 {
+			s.advance(c, false)
+		}
+		if c.state == cmdRunning && !c.liveSince.IsZero() && !now.Before(c.liveSince.Add(c.liveFor)) {
+			s.finish(c, now)
+		}
 	}
 }
 
@@ -209,6 +225,11 @@ func (s *Server) finish(c *command, now time.Time) {
 	case cmdClip:
 		s.bumpThumbnail(d, now)
 		c.mediaID = s.addMedia(d, "liveview", now).ID
+	case cmdLiveview:
+		// a live view of an armed system is saved as a clip
+		if n, ok := s.networks[c.networkID]; ok && n.Armed && !c.liveSince.IsZero() {
+			c.mediaID = s.addMedia(d, "liveview", now).ID
+		}
 	}
 }
 

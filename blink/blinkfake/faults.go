@@ -52,6 +52,10 @@ const (
 	EpDoorbellClip      = "doorbell_clip"       // POST …/doorbells/{c}/clip
 	EpDoorbellConfig    = "doorbell_config"     // GET …/doorbells/{c}/config
 	EpDoorbellConfigSet = "doorbell_config_set" // POST …/doorbells/{c}/config {"enabled":bool}
+	EpCameraLiveview    = "camera_liveview"     // POST /api/v6/accounts/{a}/networks/{n}/cameras/{c}/liveview
+	EpOwlLiveview       = "owl_liveview"        // POST /api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview
+	EpDoorbellLiveview  = "doorbell_liveview"   // POST /api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview
+	EpLegacyLogin       = "legacy_login"        // POST /api/v4|v5/account/login (426, retired)
 	EpRESTOther         = "rest_other"          // anything else on the REST host (404)
 )
 
@@ -121,7 +125,8 @@ var endpointNames = map[string]bool{
 	EpCameraThumbnail: true, EpCameraClip: true, EpCameraConfig: true, EpCameraSignals: true,
 	EpOwlConfig: true, EpOwlConfigSet: true, EpOwlThumbnail: true, EpOwlClip: true,
 	EpDoorbellEnable: true, EpDoorbellDisable: true, EpDoorbellThumbnail: true, EpDoorbellClip: true,
-	EpDoorbellConfig: true, EpDoorbellConfigSet: true, EpRESTOther: true,
+	EpDoorbellConfig: true, EpDoorbellConfigSet: true, EpCameraLiveview: true, EpOwlLiveview: true,
+	EpDoorbellLiveview: true, EpLegacyLogin: true, EpRESTOther: true,
 }
 
 func faultMatches(pattern, name, host string) bool {

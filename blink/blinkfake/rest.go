@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
@@ -83,6 +84,11 @@ func (s *Server) restRoutes() []restRoute {
 		r(post, acct+"doorbells/{c}/clip", EpDoorbellClip, cmd(blink.FamilyDoorbell, cmdClip, false)),
 		r(get, acct+"doorbells/{c}/config", EpDoorbellConfig, s.handleConfig(blink.FamilyDoorbell)),
 		r(post, acct+"doorbells/{c}/config", EpDoorbellConfigSet, cmd(blink.FamilyDoorbell, cmdConfigSet, false)),
+		r(post, "api/v6/accounts/{a}/networks/{n}/cameras/{c}/liveview", EpCameraLiveview, s.handleLiveview(blink.FamilyCamera)),
+		r(post, "api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview", EpOwlLiveview, s.handleLiveview(blink.FamilyOwl)),
+		r(post, "api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview", EpDoorbellLiveview, s.handleLiveview(blink.FamilyDoorbell)),
+		r(post, "api/v5/account/login", EpLegacyLogin, nil),
+		r(post, "api/v4/account/login", EpLegacyLogin, nil),
 	}
 }
 
@@ -140,6 +146,11 @@ func (s *Server) RESTHandler() http.Handler {
 
 // restGate checks tier, bearer token and account id before the handler.
 func (s *Server) restGate(w http.ResponseWriter, r *http.Request, tier, name string, rt *restRoute, p params) {
+	if name == EpLegacyLogin {
+		// retired 2025-10-14; needs no token and answers on every tier
+		writeJSON(w, http.StatusUpgradeRequired, apiError{Message: "An app update is required"})
+		return
+	}
 	s.mu.Lock()
 	s.advanceAll()
 	tierOK := tier == s.cfg.Tier || (name == EpTierInfo && tier == "prod")
@@ -468,7 +479,11 @@ func (s *Server) handleCommandDone(w http.ResponseWriter, _ *http.Request, p par
 		writeJSON(w, http.StatusNotFound, apiError{Message: "Command not found", Code: 404})
 		return
 	}
-	if c.state == cmdRunning {
+	switch {
+	case c.state != cmdRunning:
+	case !c.liveSince.IsZero():
+		s.finish(c, s.now()) // a live view ends normally
+	default:
 		c.state = cmdCancelled
 		c.completedAt = s.now()
 		if s.inFlight[c.networkID] == c {
@@ -548,4 +563,37 @@ func (s *Server) handleLegacyThumbnail(w http.ResponseWriter, _ *http.Request, p
 		}
 	}
 	writeBytes(w, "image/jpeg", s.images.jpegFor(dd.ID, at))
+}
+
+// liveviewDuration is how long a live view runs without /done/.
+const liveviewDuration = 300 * time.Second
+
+func (s *Server) handleLiveview(fam blink.Family) func(http.ResponseWriter, *http.Request, params) {
+	return func(w http.ResponseWriter, r *http.Request, p params) {
+		var body struct {
+			Intent string `json:"intent"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body) // older clients send "" fields or nothing
+		s.mu.Lock()
+		d, ok := s.device(p, fam)
+		if !ok {
+			s.mu.Unlock()
+			s.notFound(w, p)
+			return
+		}
+		c := s.submit(d.NetworkID, d, cmdLiveview, false)
+		if c == nil {
+			s.mu.Unlock()
+			writeJSON(w, http.StatusConflict, busyError)
+			return
+		}
+		extended := body.Intent == "extended_liveview"
+		c.liveFor = liveviewDuration
+		if extended {
+			c.liveFor = 5400 * time.Second
+		}
+		out := s.liveview(c, d, extended)
+		s.mu.Unlock()
+		writeJSON(w, http.StatusOK, out)
+	}
 }

@@ -3,6 +3,7 @@ package blinkfake
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -299,7 +300,7 @@ type wireCommandStatus struct {
 	MediaID    *int64            `json:"media_id"`
 }
 
-var stages = []string{"rest", "cs_db", "cs_sent", "sm", "dev", "is", "vs"}
+var stages = []string{"rest", "cs_db", "cs_sent", "sm", "dev", "lv", "vs"}
 
 func (s *Server) shortCommand(c *command) wireCommandShort {
 	w := wireCommandShort{ID: c.id, NetworkID: c.networkID, Command: c.kind, State: "new"}
@@ -333,9 +334,11 @@ func (s *Server) fullCommand(c *command, ch *child) wireCommandFull {
 	cond := "new"
 	switch c.state {
 	case cmdRunning:
-		if c.polls > 0 {
+		if !c.liveSince.IsZero() {
+			cond, stage = "running", 5 // "lv": streaming
+		} else if c.polls > 0 {
 			cond = "running"
-			stage = min(len(stages)-2, 1+c.polls*(len(stages)-2)/max(1, s.cfg.CommandPolls))
+			stage = min(4, 1+c.polls*4/max(1, s.cfg.CommandPolls)) // up to "dev"
 		}
 	case cmdDone, cmdCancelled:
 		cond, stage = "done", len(stages)-1
@@ -353,7 +356,7 @@ func (s *Server) fullCommand(c *command, ch *child) wireCommandFull {
 	if !c.completedAt.IsZero() {
 		w.UpdatedAt = ts(c.completedAt)
 	}
-	ptrs := []**string{&w.StageRest, &w.StageCSDB, &w.StageCSSent, &w.StageSM, &w.StageDev, &w.StageIS, &w.StageVS}
+	ptrs := []**string{&w.StageRest, &w.StageCSDB, &w.StageCSSent, &w.StageSM, &w.StageDev, &w.StageLV, &w.StageVS}
 	for i := 0; i <= stage && i < len(ptrs); i++ {
 		*ptrs[i] = &created
 	}
@@ -373,6 +376,8 @@ func (s *Server) fullCommand(c *command, ch *child) wireCommandFull {
 func (s *Server) commandStatus(c *command) wireCommandStatus {
 	w := wireCommandStatus{Status: 0, StatusMsg: "Command succeeded", StatusCode: StatusOK}
 	switch c.state {
+	case cmdRunning:
+		w.Complete = !c.liveSince.IsZero()
 	case cmdDone, cmdCancelled:
 		w.Complete = true
 	case cmdFailed:
@@ -498,5 +503,43 @@ func (s *Server) doorbellConfig(d *Device) map[string]any {
 		"enabled": d.Enabled, "status": d.Status, "temp": d.TempF,
 		"wifi_rssi": -40 - 8*(5-d.WiFiBars), "lfr_rssi": -50, "battery_state": d.Battery,
 		"motion_sensitivity": 5, "clip_length": 30, "video_quality": "best",
+	}
+}
+
+type wireLiveview struct {
+	CommandID        int64           `json:"command_id"`
+	JoinAvailable    bool            `json:"join_available"`
+	JoinState        string          `json:"join_state"`
+	Server           string          `json:"server"`
+	Duration         int             `json:"duration"`
+	ExtendedDuration int             `json:"extended_duration"`
+	ContinueInterval int             `json:"continue_interval"`
+	ContinueWarning  int             `json:"continue_warning"`
+	PollingInterval  int             `json:"polling_interval"`
+	SubmitLogs       bool            `json:"submit_logs"`
+	NewCommand       bool            `json:"new_command"`
+	MediaID          *int64          `json:"media_id"`
+	Options          map[string]bool `json:"options"`
+	LiveviewToken    string          `json:"liveview_token"`
+	Type             string          `json:"type"`
+	IsMCLV           bool            `json:"is_mclv"`
+	FirstJoiner      bool            `json:"first_joiner"`
+	ParentCommandID  *int64          `json:"parent_command_id"`
+	VideoID          int64           `json:"video_id"`
+}
+
+func (s *Server) liveview(c *command, d *Device, extended bool) wireLiveview {
+	typ := "lv"
+	if extended {
+		typ = "elv"
+	}
+	return wireLiveview{
+		CommandID: c.id, JoinAvailable: true, JoinState: "available",
+		Server: fmt.Sprintf("immis://127.0.0.1:443/%s__IMDS_%s?client_id=%d",
+			strings.ToLower(randText()[:10]), d.Serial, s.cfg.ClientID),
+		Duration: int(c.liveFor / time.Second), ExtendedDuration: 5400, ContinueInterval: 300,
+		PollingInterval: 15, SubmitLogs: true, NewCommand: true,
+		Options: map[string]bool{"poor_connection": false}, LiveviewToken: randText(),
+		Type: typ, FirstJoiner: true, VideoID: c.id % 1_000_000,
 	}
 }
