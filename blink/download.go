@@ -89,6 +89,9 @@ func serverPath(s string) (string, bool) {
 		if p == "" {
 			p = "/"
 		}
+		if strings.HasPrefix(p, "//") {
+			return "", false
+		}
 		if u.RawQuery != "" || u.ForceQuery {
 			p += "?" + u.RawQuery
 		}

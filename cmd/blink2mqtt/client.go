@@ -18,7 +18,7 @@ func newBlinkClient(cfg *Config, log zerolog.Logger, m *metrics.Metrics) (*blink
 		RESTURL:  cfg.BlinkRESTURL,
 		Limiter:  rate.NewLimiter(rate.Limit(cfg.BlinkRateLimit), 3),
 		Store:    &blink.FileTokenStore{Path: filepath.Join(cfg.StateDir, tokenFileName)},
-		Logger:   log.With().Str("component", "blink").Logger(),
+		Logger:   log,
 	}
 	if m != nil {
 		opts.OnRequest = func(ri blink.RequestInfo) { m.BlinkRequest(ri.Endpoint, ri.Status, ri.Duration) }

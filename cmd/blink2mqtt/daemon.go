@@ -44,7 +44,7 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		HoldTime:          cfg.MotionHold,
 		CommandSpacing:    cfg.CommandSpacing,
 		StateDir:          cfg.StateDir,
-		Logger:            log.With().Str("component", "bridge").Logger(),
+		Logger:            log,
 		Version:           buildVersion(),
 		OnEvent:           metricsHook(m),
 	})

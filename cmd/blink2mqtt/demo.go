@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		RESTURL:  fake.RESTURL(),
 		Limiter:  rate.NewLimiter(5, 5),
 		Store:    &blink.FileTokenStore{Path: filepath.Join(stateDir, tokenFileName)},
-		Logger:   log.With().Str("component", "blink").Logger(),
+		Logger:   log,
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		HoldTime:          15 * time.Second,
 		CommandSpacing:    time.Second,
 		StateDir:          stateDir,
-		Logger:            log.With().Str("component", "bridge").Logger(),
+		Logger:            log,
 		Version:           buildVersion() + "-demo",
 	})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // Broker is an in-process mochi MQTT broker listening on 127.0.0.1. It can
@@ -24,7 +25,8 @@ import (
 // restart (retained messages are lost, as with a broker without
 // persistence).
 type Broker struct {
-	addr string
+	addr     string
+	sessions *sessionHook
 
 	mu      sync.Mutex
 	srv     *mochi.Server
@@ -36,7 +38,7 @@ type Broker struct {
 // test ends.
 func StartBroker(t testing.TB) *Broker {
 	t.Helper()
-	b := &Broker{}
+	b := &Broker{sessions: newSessionHook()}
 	if err := b.start("127.0.0.1:0"); err != nil {
 		t.Fatalf("mqtttest: start broker: %v", err)
 	}
@@ -54,6 +56,9 @@ func (b *Broker) start(addr string) error {
 	})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return fmt.Errorf("add allow hook: %w", err)
+	}
+	if err := srv.AddHook(b.sessions, nil); err != nil {
+		return fmt.Errorf("add session hook: %w", err)
 	}
 	var ln net.Listener
 	var err error
@@ -168,4 +173,63 @@ func (b *Broker) ClientConnected(clientID string) bool {
 	}
 	cl, ok := srv.Clients.Get(clientID)
 	return ok && !cl.Closed()
+}
+
+// Sessions is how many connections the client id has established with this
+// broker (across restarts).
+func (b *Broker) Sessions(clientID string) int { return b.sessions.count(clientID) }
+
+// WaitSessions waits until the client id has established at least n
+// connections, and fails the test after DefaultTimeout.
+func (b *Broker) WaitSessions(t testing.TB, clientID string, n int) {
+	t.Helper()
+	timer := time.NewTimer(DefaultTimeout)
+	defer timer.Stop()
+	for {
+		ch, got := b.sessions.wait(clientID)
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("mqtttest: client %q made %d connections, want %d", clientID, got, n)
+		}
+	}
+}
+
+// sessionHook counts established sessions per client id.
+type sessionHook struct {
+	mochi.HookBase
+	mu      sync.Mutex
+	n       map[string]int
+	changed chan struct{}
+}
+
+func newSessionHook() *sessionHook {
+	return &sessionHook{n: map[string]int{}, changed: make(chan struct{})}
+}
+
+func (h *sessionHook) ID() string { return "mqtttest-sessions" }
+
+func (h *sessionHook) Provides(b byte) bool { return b == mochi.OnSessionEstablished }
+
+func (h *sessionHook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
+	h.mu.Lock()
+	h.n[cl.ID]++
+	close(h.changed)
+	h.changed = make(chan struct{})
+	h.mu.Unlock()
+}
+
+func (h *sessionHook) count(id string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n[id]
+}
+
+func (h *sessionHook) wait(id string) (<-chan struct{}, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.changed, h.n[id]
 }
