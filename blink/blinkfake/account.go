@@ -37,6 +37,9 @@ type SyncModule struct {
 	Status             string // online, offline
 	WiFiBars           int
 	LocalStorageStatus string // active, unavailable
+	// LastHeartbeat is homescreen's last_hb; it moves when a command on the
+	// network completes (so homescreen is stable between polls otherwise).
+	LastHeartbeat time.Time
 }
 
 // Device is a camera, Mini (owl) or doorbell as the fake stores it.
@@ -235,6 +238,9 @@ func (s *Server) fillNetwork(n *Network, now time.Time) {
 		}
 		if sm.LocalStorageStatus == "" {
 			sm.LocalStorageStatus = "active"
+		}
+		if sm.LastHeartbeat.IsZero() {
+			sm.LastHeartbeat = now.Add(-17 * time.Second).Truncate(time.Second)
 		}
 	}
 }

@@ -1046,3 +1046,14 @@ func TestLegacyLoginRetired(t *testing.T) {
 		t.Errorf("got %d %s", r.status, r.body)
 	}
 }
+
+func TestHomescreenStableBetweenPolls(t *testing.T) {
+	_, c := authed(t, blinkfake.Config{})
+	get := func() []byte {
+		return c.rest("GET", fmt.Sprintf("/api/v3/accounts/%d/homescreen", c.srv.AccountID()), nil).body
+	}
+	a := get()
+	if b := get(); !bytes.Equal(a, b) {
+		t.Error("homescreen changed without any event")
+	}
+}

@@ -198,6 +198,9 @@ func (s *Server) finish(c *command, now time.Time) {
 	if s.inFlight[c.networkID] == c {
 		delete(s.inFlight, c.networkID)
 	}
+	if n, ok := s.networks[c.networkID]; ok && n.SyncModule != nil && n.SyncModule.Status == "online" {
+		n.SyncModule.LastHeartbeat = now.Truncate(time.Second)
+	}
 	if c.fail.code != 0 {
 		c.state = cmdFailed
 		return

@@ -173,7 +173,6 @@ func (s *Server) thumbnailURL(d *Device) string {
 }
 
 func (s *Server) homescreen() wireHomescreen {
-	now := s.now()
 	h := wireHomescreen{
 		Account:     wireAccount{ID: s.cfg.AccountID, EmailVerified: true, EmailVerificationRequired: true},
 		Networks:    []wireNetwork{},
@@ -201,7 +200,7 @@ func (s *Server) homescreen() wireHomescreen {
 			h.SyncModules = append(h.SyncModules, wireSyncModule{
 				ID: sm.ID, CreatedAt: ts(n.CreatedAt), UpdatedAt: ts(n.UpdatedAt), Onboarded: true,
 				Status: sm.Status, Name: sm.Name, Serial: sm.Serial, FWVersion: sm.FirmwareVersion,
-				Type: sm.Type, Subtype: sm.Subtype, LastHB: ts(now.Add(-17 * time.Second)),
+				Type: sm.Type, Subtype: sm.Subtype, LastHB: ts(sm.LastHeartbeat),
 				WiFiStrength: sm.WiFiBars, NetworkID: n.ID, EnableTempAlerts: true,
 				LocalStorageEnabled: sm.LocalStorageStatus == "active", LocalStorageCompatible: sm.Type != "sm1",
 				LocalStorageStatus: sm.LocalStorageStatus, Revision: "01",
