@@ -202,3 +202,76 @@ func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonRevokedRefreshThenLoginOverMQTT: Blink refuses the refresh
+// token; the bridge stays online, pauses polling, marks devices unavailable
+// and says reauth_required. A login started over MQTT (auth/login + the code)
+// resumes polling without a restart.
+func TestDaemonRevokedRefreshThenLoginOverMQTT(t *testing.T) {
+	const code = "135790"
+	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Code: code})
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	daemonEnv(t, fake, broker.URL(), stateDir)
+
+	var out, logs syncBuffer
+	startRun(t, []string{"run"}, &out, &logs)
+	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))
+	rec.Publish(t, "blink2mqtt/bridge/request/auth/verify", []byte(`{"code":"`+code+`"}`), false)
+	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
+	avail := rec.WaitMatch(t, 0, "a device availability", func(m mqtttest.Message) bool {
+		return strings.Count(m.Topic, "/") == 3 && strings.HasSuffix(m.Topic, "/availability") && string(m.Payload) == "online"
+	})
+
+	fake.RevokeRefreshTokens()
+	fake.ExpireAccessTokens()
+	mark := rec.Mark()
+	rec.Publish(t, "blink2mqtt/bridge/request/refresh", []byte(`{}`), false)
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"reauth_required"`))
+	rec.WaitForAfter(t, mark, avail.Topic, mqtttest.Equals("offline"))
+	if m, _ := rec.Last("blink2mqtt/bridge/state"); string(m.Payload) != "online" {
+		t.Errorf("bridge/state = %q while logged out, want online", m.Payload)
+	}
+	if !strings.Contains(logs.String(), "blink2mqtt login") {
+		t.Errorf("no log line says how to log in again:\n%s", logs.String())
+	}
+	codesBefore := fake.CodesSent()
+
+	mark = rec.Mark()
+	rec.Publish(t, "blink2mqtt/bridge/request/auth/login", []byte(`{"transaction":7}`), false)
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))
+	rec.Publish(t, "blink2mqtt/bridge/request/auth/verify", []byte(`{"code":"`+code+`"}`), false)
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
+	rec.WaitForAfter(t, mark, avail.Topic, mqtttest.Equals("online"))
+	if got := fake.CodesSent() - codesBefore; got != 1 {
+		t.Errorf("codes sent for the MQTT login = %d, want 1", got)
+	}
+}
+
+// TestDaemonPicksUpCLILogin: a daemon without token or credentials waits in
+// reauth_required; `blink2mqtt login` in the same STATE_DIR resumes it.
+func TestDaemonPicksUpCLILogin(t *testing.T) {
+	fake := blinkfake.New(t, blinkfake.Config{})
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	daemonEnv(t, fake, broker.URL(), stateDir)
+	os.Unsetenv("BLINK_PASSWORD")
+
+	var out, logs syncBuffer
+	startRun(t, []string{"run"}, &out, &logs)
+	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"reauth_required"`))
+	if fake.Logins() != 0 {
+		t.Fatalf("a daemon without credentials logged in")
+	}
+
+	t.Setenv("BLINK_PASSWORD", fake.Config().Password)
+	var cliOut bytes.Buffer
+	if err := run(context.Background(), []string{"login"}, strings.NewReader(""), &cliOut, &cliOut); err != nil {
+		t.Fatalf("login: %v\n%s", err, cliOut.String())
+	}
+	mark := rec.Mark()
+	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
+	rec.WaitMatch(t, mark, "state after the CLI login", isAlarmTopic)
+}
