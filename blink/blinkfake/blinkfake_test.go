@@ -1048,11 +1048,13 @@ func TestLegacyLoginRetired(t *testing.T) {
 }
 
 func TestHomescreenStableBetweenPolls(t *testing.T) {
-	_, c := authed(t, blinkfake.Config{})
+	clock := newClock()
+	_, c := authed(t, blinkfake.Config{Now: clock.Now})
 	get := func() []byte {
 		return c.rest("GET", fmt.Sprintf("/api/v3/accounts/%d/homescreen", c.srv.AccountID()), nil).body
 	}
 	a := get()
+	clock.Add(10 * time.Minute)
 	if b := get(); !bytes.Equal(a, b) {
 		t.Error("homescreen changed without any event")
 	}
