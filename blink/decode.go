@@ -16,6 +16,23 @@ import (
 // be null. These types accept all of that and never fail on a surprising
 // scalar; a wrong *structure* (an object where an array belongs) still fails.
 
+// unquote returns the text of a JSON string literal. The outer decoder has
+// already validated the document, so a literal without escapes is its own
+// text; only escaped ones pay for a full decode.
+func unquote(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), true
+	}
+	var s string
+	if json.Unmarshal(b, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
 // flexInt accepts a number, a numeric string, a bool or null.
 type flexInt struct {
 	v   int64
@@ -31,8 +48,8 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	s := string(b)
 	switch {
 	case b[0] == '"':
-		var str string
-		if json.Unmarshal(b, &str) != nil {
+		str, ok := unquote(b)
+		if !ok {
 			return nil
 		}
 		s = strings.TrimSpace(str)
@@ -68,8 +85,8 @@ func (f *flexBool) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	s := string(b)
 	if len(b) > 0 && b[0] == '"' {
-		var str string
-		if json.Unmarshal(b, &str) != nil {
+		str, ok := unquote(b)
+		if !ok {
 			f.v = false
 			return nil
 		}
@@ -99,10 +116,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(b, &s) == nil {
-			f.v = s
-		}
+		f.v, _ = unquote(b)
 	case 'n', '{', '[', 't', 'f':
 	default:
 		// A number: keep integers exactly as sent ("thumbnail": 1772384712).
@@ -143,8 +157,8 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 		}
 		return nil
 	}
-	var s string
-	if json.Unmarshal(b, &s) != nil {
+	s, ok := unquote(b)
+	if !ok {
 		return nil
 	}
 	f.v = parseTime(s)
@@ -220,11 +234,13 @@ type rawHomescreen struct {
 	Account struct {
 		ID flexInt `json:"id"`
 	} `json:"account"`
-	Networks    []*rawNetwork    `json:"networks"`
-	SyncModules []*rawSyncModule `json:"sync_modules"`
-	Cameras     []*rawDevice     `json:"cameras"`
-	Owls        []*rawDevice     `json:"owls"`
-	Doorbells   []*rawDevice     `json:"doorbells"`
+	// Value slices: a null element decodes to a zero entry, which the id
+	// check drops, without a pointer allocation per element.
+	Networks    []rawNetwork    `json:"networks"`
+	SyncModules []rawSyncModule `json:"sync_modules"`
+	Cameras     []rawDevice     `json:"cameras"`
+	Owls        []rawDevice     `json:"owls"`
+	Doorbells   []rawDevice     `json:"doorbells"`
 }
 
 type rawNetwork struct {
@@ -301,16 +317,18 @@ func decodeHomescreen(op string, body []byte) (*Homescreen, error) {
 		SyncModules: make([]SyncModule, 0, len(raw.SyncModules)),
 		Devices:     make([]Device, 0, len(raw.Cameras)+len(raw.Owls)+len(raw.Doorbells)),
 	}
-	for _, n := range raw.Networks {
-		if n == nil || n.ID.v == 0 {
+	for i := range raw.Networks {
+		n := &raw.Networks[i]
+		if n.ID.v == 0 {
 			continue
 		}
 		hs.Networks = append(hs.Networks, Network{
 			ID: n.ID.v, Name: n.Name.v, Armed: n.Armed.v, TimeZone: n.TimeZone.v, UpdatedAt: n.UpdatedAt.v,
 		})
 	}
-	for _, s := range raw.SyncModules {
-		if s == nil || s.ID.v == 0 {
+	for i := range raw.SyncModules {
+		s := &raw.SyncModules[i]
+		if s.ID.v == 0 {
 			continue
 		}
 		bars := -1
@@ -324,9 +342,10 @@ func decodeHomescreen(op string, body []byte) (*Homescreen, error) {
 			LocalStorageStatus: s.LocalStorageStatus.v, UpdatedAt: s.UpdatedAt.v,
 		})
 	}
-	add := func(list []*rawDevice, fam Family) {
-		for _, d := range list {
-			if d == nil || d.ID.v == 0 {
+	add := func(list []rawDevice, fam Family) {
+		for i := range list {
+			d := &list[i]
+			if d.ID.v == 0 {
 				continue
 			}
 			hs.Devices = append(hs.Devices, Device{
@@ -346,8 +365,8 @@ func decodeHomescreen(op string, body []byte) (*Homescreen, error) {
 // ---- media ----
 
 type rawMediaPage struct {
-	Limit flexInt     `json:"limit"`
-	Media []*rawMedia `json:"media"`
+	Limit flexInt    `json:"limit"`
+	Media []rawMedia `json:"media"`
 }
 
 type rawMedia struct {
@@ -383,8 +402,9 @@ func decodeMediaPage(op string, body []byte) (items []Media, limit int, err erro
 		return nil, 0, err
 	}
 	items = make([]Media, 0, len(page.Media))
-	for _, m := range page.Media {
-		if m == nil || m.ID.v == 0 {
+	for i := range page.Media {
+		m := &page.Media[i]
+		if m.ID.v == 0 {
 			continue
 		}
 		items = append(items, Media{
