@@ -1,22 +1,56 @@
 // Package blinkfake is a stateful fake of Blink's cloud: the OAuth host
 // (authorization code + PKCE login with optional 2FA, token refresh) and the
-// REST host (homescreen, media/changed, commands, configs, downloads) as
-// described in blink-api.md. It serves its own JSON, independent of package
-// blink's decoders, so tests against it check the client rather than echo it.
+// REST host (homescreen, media/changed, commands, configs, live view,
+// downloads) as described in blink-api.md. It serves its own JSON, written
+// from the doc and independent of package blink's decoders, so tests against
+// it check the client rather than echo it.
 //
 // It is used by unit tests, the bridge's end-to-end tests, benchmarks and the
-// daemon's demo mode, so it works with a nil testing.TB, bounds its memory
-// and is safe for concurrent use. It must not touch anything outside its two
-// httptest servers on 127.0.0.1.
+// daemon's demo mode, so it works with a nil testing.TB (Start), bounds its
+// memory (media, commands, sessions, tokens) and is safe for concurrent use.
+// It owns only its two httptest servers on 127.0.0.1.
 //
-// One REST listener acts as every tier: the tier is the first path segment,
-// so RESTURL returns "http://127.0.0.1:PORT/{tier}" for the client's
-// BLINK_REST_URL template; tier_info is served under "/prod".
+// # Hosts
+//
+// OAuthURL serves /oauth/v2/authorize, /oauth/v2/signin (GET page with the
+// oauth-args CSRF script, POST credentials), /oauth/v2/2fa/verify and
+// /oauth/token. One REST listener acts as every tier: the tier is the first
+// path segment, so RESTURL returns "http://127.0.0.1:PORT/{tier}" for the
+// client's template. tier_info answers under "/prod" (and the account's
+// tier); anything else under another tier is 404 {"message":"Not Found"}.
+// Every REST call needs a live bearer token (else 401 code 101).
+//
+// # Account
+//
+// A zero Config gives networks "Home" (armed) and "Cabin" with a sync module
+// and three cameras each (catalina/xt2), doorbell "Front Door" on Home, and a
+// standalone Mini "Living Room" on its own network. Config.Networks ×
+// DevicesPerNetwork (+ StandaloneNetworks) generates a deterministic mix;
+// Config.Account sets it explicitly. IDs of networks, sync modules and
+// devices never collide.
+//
+// # Commands
+//
+// A command completes on its CommandPolls-th status poll (default 2) or
+// after CommandDelay on the clock, and only then changes homescreen (armed,
+// enabled, thumbnail ts and updated_at; clips add a media item). One command
+// per network at a time: another gets 409 {"message":"System is busy, please
+// wait","code":307}. Arm/disarm with no motion-enabled device answers 200
+// code 304 and changes the state at once. FailNextCommand, StallNextCommand,
+// offline devices and offline sync modules make commands fail or hang.
+//
+// # Faults and inspection
+//
+// Inject a Fault (status, Retry-After, raw body, delay, truncated or
+// malformed body, dropped connection) for endpoints named by the Ep…
+// constants; Count/Counts/Total count every request by those names.
 //
 //	srv := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-//	// log in with srv.Config().Email / Password / Code against srv.OAuthURL()
-//	srv.TriggerMotion(deviceID, "pir")
-//	srv.Count(blinkfake.EpHomescreen)
+//	// point the client at srv.OAuthURL() and srv.RESTURL(); log in with
+//	// srv.Config().Email, .Password and .Code
+//	srv.TriggerMotion(srv.Devices()[0].ID, "pir")
+//	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 503, Count: 2})
+//	if srv.Count(blinkfake.EpHomescreen) > 3 { … }
 package blinkfake
 
 import (
