@@ -1,7 +1,9 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
@@ -21,7 +23,19 @@ func newBlinkClient(cfg *Config, log zerolog.Logger, m *metrics.Metrics) (*blink
 		Logger:   log,
 	}
 	if m != nil {
-		opts.OnRequest = func(ri blink.RequestInfo) { m.BlinkRequest(ri.Endpoint, ri.Status, ri.Duration) }
+		opts.OnRequest = func(ri blink.RequestInfo) {
+			m.BlinkRequest(ri.Endpoint, ri.Status, ri.Duration)
+			if ri.Status == http.StatusTooManyRequests || ri.Status == http.StatusForbidden {
+				m.RateLimited()
+			}
+		}
 	}
-	return blink.New(opts)
+	c, err := blink.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		m.WatchCooldown(func() time.Time { return c.Stats().CooldownUntil })
+	}
+	return c, nil
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -274,4 +277,61 @@ func TestDaemonPicksUpCLILogin(t *testing.T) {
 	mark := rec.Mark()
 	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
 	rec.WaitMatch(t, mark, "state after the CLI login", isAlarmTopic)
+}
+
+// TestDaemonHealthAndMetrics: HTTP_LISTEN serves /healthz (200 once MQTT is
+// up, auth ok and a poll succeeded) and /metrics with Blink request counts;
+// the healthcheck subcommand agrees.
+func TestDaemonHealthAndMetrics(t *testing.T) {
+	fake := blinkfake.New(t, blinkfake.Config{})
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
+	stateDir := filepath.Join(t.TempDir(), "state")
+	daemonEnv(t, fake, broker.URL(), stateDir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	t.Setenv("HTTP_LISTEN", addr)
+
+	var out, logs syncBuffer
+	stop := startRun(t, []string{"run"}, &out, &logs)
+	rec.WaitFor(t, "blink2mqtt/bridge/info", mqtttest.Contains(`"last_successful_poll":"2`))
+
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d %s", resp.StatusCode, body)
+	}
+	var hc bytes.Buffer
+	if err := run(context.Background(), []string{"healthcheck"}, nil, &hc, &hc); err != nil {
+		t.Errorf("healthcheck: %v (%s)", err, hc.String())
+	}
+
+	resp, err = http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`blink2mqtt_blink_requests_total{endpoint="GET /api/v3/accounts/{acct}/homescreen",status="200"}`,
+		`blink2mqtt_mqtt_connected 1`,
+		`blink2mqtt_auth_state{state="ok"} 1`,
+		`blink2mqtt_poll_duration_seconds_count{kind="homescreen"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	stop()
+	if err := run(context.Background(), []string{"healthcheck"}, nil, &hc, &hc); err == nil {
+		t.Error("healthcheck passed with the daemon stopped")
+	}
 }

@@ -28,7 +28,6 @@ type Metrics struct {
 	mqttConnected   prometheus.Gauge
 	authState       *prometheus.GaugeVec
 	cooldowns       prometheus.Counter
-	cooldownUntil   prometheus.Gauge
 }
 
 // AuthStates are the values of the auth_state label (contract.md §2).
@@ -79,16 +78,12 @@ func New() *Metrics {
 		}, []string{"state"}),
 		cooldowns: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "blink2mqtt_rate_limit_cooldowns_total",
-			Help: "Times Blink throttled us (429/403) and the bridge paused.",
-		}),
-		cooldownUntil: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "blink2mqtt_rate_limit_cooldown_until_seconds",
-			Help: "Unix time until which Blink calls are paused; 0 when not paused.",
+			Help: "Times Blink throttled us (429, or 403 on REST) and calls paused.",
 		}),
 	}
 	m.reg.MustRegister(m.blinkRequests, m.blinkDuration, m.pollDuration, m.pollFailures,
 		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
-		m.cooldowns, m.cooldownUntil,
+		m.cooldowns,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range AuthStates {
 		m.authState.WithLabelValues(s)
@@ -148,12 +143,20 @@ func (m *Metrics) AuthState(state string) {
 	}
 }
 
-// Cooldown records that Blink calls pause until the given time (zero = resumed).
-func (m *Metrics) Cooldown(until time.Time) {
-	if until.IsZero() {
-		m.cooldownUntil.Set(0)
-		return
-	}
-	m.cooldowns.Inc()
-	m.cooldownUntil.Set(float64(until.Unix()))
+// RateLimited records one throttling answer from Blink (a cooldown starts).
+func (m *Metrics) RateLimited() { m.cooldowns.Inc() }
+
+// WatchCooldown exports the time until which Blink calls are paused, read
+// from until at every scrape (0 when not paused).
+func (m *Metrics) WatchCooldown(until func() time.Time) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "blink2mqtt_rate_limit_cooldown_until_seconds",
+		Help: "Unix time until which Blink calls are paused; 0 when not paused.",
+	}, func() float64 {
+		t := until()
+		if t.IsZero() || time.Now().After(t) {
+			return 0
+		}
+		return float64(t.Unix())
+	}))
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -20,7 +21,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.MQTTConnected(false)
 	m.MQTTConnected(true)
 	m.AuthState("reauth_required")
-	m.Cooldown(time.Unix(1_900_000_000, 0))
+	m.RateLimited()
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	m.WatchCooldown(func() time.Time { return until })
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -37,14 +40,14 @@ func TestMetricsExposition(t *testing.T) {
 		`blink2mqtt_auth_state{state="reauth_required"} 1`,
 		`blink2mqtt_auth_state{state="ok"} 0`,
 		`blink2mqtt_rate_limit_cooldowns_total 1`,
-		`blink2mqtt_rate_limit_cooldown_until_seconds 1.9e+09`,
+		fmt.Sprintf("blink2mqtt_rate_limit_cooldown_until_seconds %g", float64(until.Unix())),
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics output lacks %q", want)
 		}
 	}
-	m.Cooldown(time.Time{})
+	until = time.Time{}
 	m.MQTTLost()
 	rec = httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
