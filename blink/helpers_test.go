@@ -156,6 +156,9 @@ func (ht handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	rec := httptest.NewRecorder()
 	ht.h.ServeHTTP(rec, req)
+	if err := req.Context().Err(); err != nil {
+		return nil, err // like a real transport whose request was cancelled
+	}
 	res := rec.Result()
 	res.Request = req
 	return res, nil

@@ -1,0 +1,244 @@
+package blink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+func TestCommandAnswersWithoutID(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		wantErr     error
+		wantWarning string
+	}{
+		{"304 warning", `{"message":"No Cameras Enabled for Motion","code":304}`, nil, "No Cameras Enabled for Motion"},
+		{"plain message is a synchronous success", `{"message":"Doorbell enabled"}`, nil, ""},
+		{"code 902 success", `{"message":"Command set to :done","code":902}`, nil, ""},
+		{"camera not found dressed as 200", `{"message":"Camera not found","code":500}`, ErrNotFound, ""},
+		{"busy in the body is retried, then fails", `{"message":"System is busy","code":307}`, ErrBusy, ""},
+		{"unknown code is a command failure", `{"message":"Something odd","code":42}`, ErrCommandFailed, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := &cmdFake{submit: tc.body, poll: running}
+				c, _ := newBubbleClient(t, f)
+				res, err := c.SetMotionDetection(t.Context(), DeviceRef{Family: FamilyDoorbell, NetworkID: 4321, ID: 999}, true)
+				noteErr(err)
+				if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if err == nil && res.Warning != tc.wantWarning {
+					t.Errorf("Warning = %q, want %q", res.Warning, tc.wantWarning)
+				}
+				if f.polls != 0 {
+					t.Errorf("polled %d times without a command id", f.polls)
+				}
+			})
+		})
+	}
+}
+
+func TestCooldownBlocksLoginToo(t *testing.T) {
+	f := &oauthFake{t: t}
+	f.signin = func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "600")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}
+	c, _, _ := newTestClient(t, f, loggedOut)
+	_, err := c.BeginLogin(t.Context(), "me@example.com", testPassword)
+	if !errors.Is(noteErr(err), ErrRateLimited) {
+		t.Fatalf("err = %v", err)
+	}
+	before := f.cnt.total()
+	_, err = c.BeginLogin(t.Context(), "me@example.com", testPassword)
+	var rl *RateLimitError
+	if !errors.As(noteErr(err), &rl) || rl.RetryAfter <= 9*time.Minute || f.cnt.total() != before {
+		t.Errorf("second login during cooldown: %v, %d requests", err, f.cnt.total()-before)
+	}
+}
+
+func TestLoginLaterStepFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		path    string
+		answer  func(w http.ResponseWriter)
+		wantErr error
+	}{
+		{"token exchange refused", "/oauth/token", func(w http.ResponseWriter) {
+			writeJSON(w, 400, `{"error":"invalid_grant"}`)
+		}, nil},
+		{"token exchange 406", "/oauth/token", func(w http.ResponseWriter) {
+			http.Error(w, "406 Not Acceptable", 406)
+		}, ErrNotAcceptable},
+		{"token response without refresh token", "/oauth/token", func(w http.ResponseWriter) {
+			writeJSON(w, 200, `{"access_token":"x","expires_in":14400}`)
+		}, ErrDecode},
+		{"tier_info malformed", "/prod/api/v1/users/tier_info", func(w http.ResponseWriter) {
+			writeJSON(w, 200, `{"tier":`)
+		}, ErrDecode},
+		{"tier_info without tier", "/prod/api/v1/users/tier_info", func(w http.ResponseWriter) {
+			writeJSON(w, 200, `{"account_id":1001}`)
+		}, ErrDecode},
+		{"authorize without code", "/oauth/v2/authorize", func(w http.ResponseWriter) {
+			w.Header().Set("Location", "immedia-blink://applinks.blink.com/signin/callback?state=x")
+			w.WriteHeader(302)
+		}, nil},
+		{"authorize 406 on the first step", "/oauth/v2/authorize", func(w http.ResponseWriter) {
+			http.Error(w, "406 Not Acceptable", 406)
+		}, ErrNotAcceptable},
+		{"sign-in page without csrf", "/oauth/v2/signin", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<html>maintenance</html>"))
+		}, ErrDecode},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &oauthFake{t: t}
+			f.signin = f.signinOK
+			authorizeCalls := 0
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == tc.path {
+					if tc.path == "/oauth/v2/authorize" {
+						authorizeCalls++
+						// "without code" hits the second authorize only.
+						if tc.name == "authorize without code" && authorizeCalls == 1 {
+							f.ServeHTTP(w, r)
+							return
+						}
+					}
+					if tc.path == "/oauth/v2/signin" && r.Method != http.MethodGet {
+						f.ServeHTTP(w, r)
+						return
+					}
+					tc.answer(w)
+					return
+				}
+				f.ServeHTTP(w, r)
+			})
+			c, store, _ := newTestClient(t, h, loggedOut)
+			_, err := c.BeginLogin(t.Context(), "me@example.com", testPassword)
+			noteErr(err)
+			if err == nil {
+				t.Fatal("login succeeded")
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if c.HasSession() {
+				t.Error("session adopted after a failed login")
+			}
+			if saved, _ := store.Load(); !saved.RefreshToken.IsZero() {
+				t.Error("tokens saved after a failed login")
+			}
+		})
+	}
+}
+
+func TestLimiterIsSharedAndHonoursContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cnt counter
+		lim := rate.NewLimiter(rate.Every(time.Second), 1)
+		c, _ := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cnt.add(r)
+			writeJSON(w, 200, `{"limit":500,"media":[]}`)
+		}), func(o *Options) { o.Limiter = lim })
+		start := time.Now()
+		for range 3 {
+			if _, err := c.MediaChanged(t.Context(), time.Time{}); err != nil {
+				t.Fatal(noteErr(err))
+			}
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("3 calls at 1 rps took %s, want 2s", d)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		_, err := c.Homescreen(ctx)
+		if !errors.Is(noteErr(err), context.DeadlineExceeded) {
+			t.Errorf("limiter wait past the deadline: %v", err)
+		}
+		if cnt.total() != 3 {
+			t.Errorf("requests = %d", cnt.total())
+		}
+	})
+}
+
+func TestSlowServerHitsPerAttemptDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cnt counter
+		c, _ := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cnt.add(r)
+			select { // a server that never answers in time
+			case <-r.Context().Done():
+			case <-time.After(time.Hour):
+			}
+		}))
+		c.retryBase = time.Millisecond
+		start := time.Now()
+		_, err := c.Homescreen(context.Background()) // no deadline from the caller
+		if !errors.Is(noteErr(err), ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+		if cnt.total() != 1+DefaultMaxRetries {
+			t.Errorf("attempts = %d", cnt.total())
+		}
+		if d := time.Since(start); d < 4*defaultCallTimeout || d > 4*defaultCallTimeout+time.Second {
+			t.Errorf("took %s, want ~4 × %s", d, defaultCallTimeout)
+		}
+	})
+}
+
+func TestDownloadRefreshesOn401(t *testing.T) {
+	f := newRestFake()
+	f.access = "needs-refresh"
+	c, _, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".mp4") {
+			f.mu.Lock()
+			ok := r.Header.Get("Authorization") == "Bearer "+f.access
+			f.mu.Unlock()
+			if !ok {
+				writeJSON(w, 401, `{"message":"Unauthorized Access","code":101}`)
+				return
+			}
+			w.Header().Set("Content-Type", "video/mp4")
+			w.Write([]byte("mp4 bytes"))
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	var buf bytes.Buffer
+	n, err := c.DownloadTo(t.Context(), "/api/v2/accounts/1001/media/clip/1.mp4", &buf, 0)
+	if err != nil || n != 9 || buf.String() != "mp4 bytes" {
+		t.Fatalf("n=%d %q err=%v", n, buf.String(), noteErr(err))
+	}
+}
+
+func TestTwoFactorVerifyOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   error
+	}{
+		{201, `{"status":"auth-completed"}`, nil},
+		{200, `{"status":"auth-completed"}`, nil},
+		{200, `{"status":"pending"}`, ErrInvalidCode},
+		{400, `{"error":"invalid_code"}`, ErrInvalidCode},
+		{401, ``, ErrInvalidCode},
+		{400, `{"error":"bad_request","error_cause":"empty_cookies"}`, ErrCookiesLost},
+		{406, `406 Not Acceptable`, ErrNotAcceptable},
+	} {
+		err := verifyOutcome("POST /v", &response{status: tc.status, body: []byte(tc.body)})
+		if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+			t.Errorf("%d %s → %v, want %v", tc.status, tc.body, err, tc.want)
+		}
+	}
+}
