@@ -15,14 +15,6 @@ import (
 // ts formats like Blink: ISO-8601, UTC, second precision, "+00:00".
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
 
-func tsPtr(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := ts(t)
-	return &s
-}
-
 type wireHomescreen struct {
 	Account       wireAccount       `json:"account"`
 	Networks      []wireNetwork     `json:"networks"`
