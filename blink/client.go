@@ -110,6 +110,8 @@ type Client struct {
 
 	// refreshSem (capacity 1) serialises refreshes so concurrent callers share one.
 	refreshSem chan struct{}
+	// saveMu orders writes to the store, so the last write holds the newest tokens.
+	saveMu sync.Mutex
 
 	mu      sync.Mutex
 	tokens  Tokens
@@ -256,6 +258,14 @@ func (c *Client) restBase(tier string) string {
 		tier = prodTier
 	}
 	return strings.ReplaceAll(c.restTmpl, "{tier}", tier)
+}
+
+// persist writes the current tokens. The snapshot is taken under saveMu, so
+// whichever persist runs last writes the newest state.
+func (c *Client) persist() error {
+	c.saveMu.Lock()
+	defer c.saveMu.Unlock()
+	return c.store.Save(c.snapshot())
 }
 
 // snapshot returns a copy of the current tokens.

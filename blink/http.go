@@ -125,6 +125,9 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 			}
 			return nil, fmt.Errorf("%s: rate limiter wait exceeds the deadline: %w", op, context.DeadlineExceeded)
 		}
+		if err := c.cooldownErr(op); err != nil {
+			return nil, err // throttled while we waited for the limiter
+		}
 		resp, err := c.attempt(ctx, cl, base, bearer)
 		if err != nil {
 			var ne *netError

@@ -171,7 +171,7 @@ func TestRefreshRefusedIsReauthRequiredAndSticky(t *testing.T) {
 func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	f := newRestFake()
 	f.access = "stale-everywhere"
-	c, _, _ := newTestClient(t, f)
+	c, store, _ := newTestClient(t, f)
 	c.mu.Lock()
 	c.tokens.ExpiresAt = time.Now().Add(-time.Minute)
 	c.mu.Unlock()
@@ -190,6 +190,10 @@ func TestConcurrentCallersShareOneRefresh(t *testing.T) {
 	}
 	if n := f.cnt.get("POST /oauth/token"); n != 1 {
 		t.Errorf("refreshes = %d, want 1 shared", n)
+	}
+	// Client-Id/User-Id saves raced the refresh save; the newest tokens must win.
+	if saved, _ := store.Load(); saved.RefreshToken != "rt-rotated-1" || saved.ClientID != 3003 {
+		t.Errorf("store ended with stale tokens (client id %d)", saved.ClientID)
 	}
 }
 

@@ -415,13 +415,20 @@ func (l *Login) finish(ctx context.Context) error {
 	}
 	t.Tier, t.AccountID = ti.Tier.v, ti.AccountID.v
 
-	if err := c.store.Save(t); err != nil {
+	// Save before adopting: a session that cannot be persisted would be
+	// lost at the next restart and cost the user another 2FA login.
+	c.saveMu.Lock()
+	err = c.store.Save(t)
+	if err == nil {
+		c.mu.Lock()
+		c.tokens = t
+		c.refused = false
+		c.mu.Unlock()
+	}
+	c.saveMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("blink: login: save tokens: %w", err)
 	}
-	c.mu.Lock()
-	c.tokens = t
-	c.refused = false
-	c.mu.Unlock()
 	l.done = true
 	c.log.Info().Str("tier", t.Tier).Msg("login: complete, tokens saved")
 	return nil

@@ -129,6 +129,11 @@ func (c *Client) refresh(ctx context.Context, stale Secret) (Tokens, error) {
 
 	c.mu.Lock()
 	nt := c.tokens
+	if nt.RefreshToken != t.RefreshToken {
+		// A login or ReloadTokens replaced the session meanwhile; it wins.
+		c.mu.Unlock()
+		return nt, nil
+	}
 	nt.AccessToken = Secret(tr.AccessToken)
 	if tr.RefreshToken != "" {
 		nt.RefreshToken = Secret(tr.RefreshToken)
@@ -137,7 +142,7 @@ func (c *Client) refresh(ctx context.Context, stale Secret) (Tokens, error) {
 	c.tokens = nt
 	c.mu.Unlock()
 
-	if err := c.store.Save(nt); err != nil {
+	if err := c.persist(); err != nil {
 		// The session still works in memory; a restart would need the newest
 		// refresh token, so make this loud.
 		c.log.Error().Err(err).Msg("cannot persist refreshed tokens")

@@ -77,7 +77,7 @@ func (c *Client) noteClientIDs(h http.Header) {
 	}
 	c.mu.Unlock()
 	if changed {
-		if err := c.store.Save(t); err != nil {
+		if err := c.persist(); err != nil {
 			c.log.Warn().Err(err).Msg("cannot persist client and user id")
 		}
 	}
