@@ -188,6 +188,9 @@ func New(opts Options) (*Client, error) {
 	case err != nil:
 		return nil, fmt.Errorf("blink: load tokens: %w", err)
 	}
+	if t.Tier != "" && !validTier(t.Tier) {
+		return nil, fmt.Errorf("blink: saved tier %q is not a Blink tier code", t.Tier)
+	}
 	if t.HardwareID == "" {
 		t.HardwareID = newHardwareID()
 		if err := c.store.Save(t); err != nil {
@@ -237,6 +240,9 @@ func (c *Client) ReloadTokens() (changed bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("blink: reload tokens: %w", err)
 	}
+	if t.Tier != "" && !validTier(t.Tier) {
+		return false, fmt.Errorf("blink: reload tokens: tier %q is not a Blink tier code", t.Tier)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.tokens
@@ -252,12 +258,27 @@ func (c *Client) ReloadTokens() (changed bool, err error) {
 	return changed, nil
 }
 
-// restBase returns the REST base URL for a tier.
+// restBase returns the REST base URL for a tier. Tiers are checked with
+// validTier when they enter the client, so a hostile value can never turn
+// "rest-{tier}.immedia-semi.com" into another host.
 func (c *Client) restBase(tier string) string {
-	if tier == "" {
+	if tier == "" || !validTier(tier) {
 		tier = prodTier
 	}
 	return strings.ReplaceAll(c.restTmpl, "{tier}", tier)
+}
+
+// validTier accepts Blink's tier codes: "prod", "u011", "e006", "prde", … .
+func validTier(t string) bool {
+	if len(t) < 2 || len(t) > 8 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if (t[i] < 'a' || t[i] > 'z') && (t[i] < '0' || t[i] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // persist writes the current tokens. The snapshot is taken under saveMu, so

@@ -89,6 +89,9 @@ func TestLoginLaterStepFailures(t *testing.T) {
 		{"tier_info without tier", "/prod/api/v1/users/tier_info", func(w http.ResponseWriter) {
 			writeJSON(w, 200, `{"account_id":1001}`)
 		}, ErrDecode},
+		{"tier_info with a hostile tier", "/prod/api/v1/users/tier_info", func(w http.ResponseWriter) {
+			writeJSON(w, 200, `{"tier":"evil.example.com/x","account_id":1001}`)
+		}, ErrDecode},
 		{"authorize without code", "/oauth/v2/authorize", func(w http.ResponseWriter) {
 			w.Header().Set("Location", "immedia-blink://applinks.blink.com/signin/callback?state=x")
 			w.WriteHeader(302)

@@ -410,8 +410,8 @@ func (l *Login) finish(ctx context.Context) error {
 	if err := decodeJSON(cl.op(), resp.body, &ti); err != nil {
 		return fmt.Errorf("blink: login: %w", err)
 	}
-	if ti.Tier.v == "" || ti.AccountID.v == 0 {
-		return fmt.Errorf("blink: login: %w", &DecodeError{Op: cl.op(), Err: errors.New("tier_info without tier or account_id")})
+	if !validTier(ti.Tier.v) || ti.AccountID.v == 0 {
+		return fmt.Errorf("blink: login: %w", &DecodeError{Op: cl.op(), Err: errors.New("tier_info without a valid tier or account_id")})
 	}
 	t.Tier, t.AccountID = ti.Tier.v, ti.AccountID.v
 
