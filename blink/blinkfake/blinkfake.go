@@ -225,6 +225,11 @@ type Server struct {
 	restWin     window
 
 	images imageCache
+
+	answered map[string]int
+	reqLog   []Request
+	reqNext  int
+	changed  chan struct{} // closed and replaced on every change (WaitFor)
 }
 
 // New starts a fake with cfg. With a non-nil tb, a bad Config fails the test
@@ -275,6 +280,7 @@ func start(tb testing.TB, cfg Config) (*Server, error) {
 		access:   map[string]time.Time{},
 		refresh:  map[string]bool{},
 		counts:   map[string]int{},
+		answered: map[string]int{},
 	}
 	var acct Account
 	switch {
@@ -396,6 +402,7 @@ func (s *Server) addDevice(d Device, now time.Time) (Device, error) {
 func (s *Server) AddDevice(d Device) (Device, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	return s.addDevice(d, s.now())
 }
 
@@ -403,6 +410,7 @@ func (s *Server) AddDevice(d Device) (Device, error) {
 func (s *Server) AddNetwork(n Network) (Network, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	n = cloneNetwork(&n)
 	if n.ID != 0 && s.ids[n.ID] {
 		return Network{}, fmt.Errorf("blinkfake: duplicate id %d", n.ID)
@@ -424,6 +432,7 @@ func (s *Server) AddNetwork(n Network) (Network, error) {
 func (s *Server) RemoveDevice(id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	if _, ok := s.devices[id]; !ok {
 		return fmt.Errorf("blinkfake: no device %d", id)
 	}
@@ -438,6 +447,7 @@ func (s *Server) RemoveDevice(id int64) error {
 func (s *Server) SetDeviceStatus(id int64, status string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	now := s.now().Truncate(time.Second)
 	if d, ok := s.devices[id]; ok {
 		if status == "online" {
@@ -460,6 +470,7 @@ func (s *Server) SetDeviceStatus(id int64, status string) error {
 func (s *Server) SetArmed(networkID int64, armed bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	n, ok := s.networks[networkID]
 	if !ok {
 		return fmt.Errorf("blinkfake: no network %d", networkID)
@@ -473,6 +484,7 @@ func (s *Server) SetArmed(networkID int64, armed bool) error {
 func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	d, ok := s.devices[deviceID]
 	if !ok {
 		return fmt.Errorf("blinkfake: no device %d", deviceID)
@@ -486,6 +498,7 @@ func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
 func (s *Server) SetBattery(deviceID int64, battery string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	d, ok := s.devices[deviceID]
 	if !ok {
 		return fmt.Errorf("blinkfake: no device %d", deviceID)
@@ -507,6 +520,7 @@ func (s *Server) SetBattery(deviceID int64, battery string) error {
 func (s *Server) TriggerMotion(deviceID int64, source string) Media {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	d, ok := s.devices[deviceID]
 	if !ok {
 		s.errorf("blinkfake: TriggerMotion: no device %d", deviceID)
@@ -533,6 +547,7 @@ func (s *Server) MarkWatched(id int64) error {
 func (s *Server) touchMedia(id int64, f func(*Media)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	m := s.findMedia(id)
 	if m == nil {
 		return fmt.Errorf("blinkfake: no media %d", id)
@@ -547,6 +562,7 @@ func (s *Server) touchMedia(id int64, f func(*Media)) error {
 func (s *Server) ExpireAccessTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	past := s.now().Add(-time.Second)
 	for k := range s.access {
 		s.access[k] = past
@@ -558,6 +574,7 @@ func (s *Server) ExpireAccessTokens() {
 func (s *Server) RevokeRefreshTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.notifyLocked()
 	clear(s.refresh)
 }
 
@@ -625,6 +642,7 @@ func (s *Server) ResetCounts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.counts)
+	clear(s.answered)
 	s.total = 0
 }
 

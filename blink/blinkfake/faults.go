@@ -190,6 +190,14 @@ const maxBody = 1 << 20
 
 // serve is the shared edge of both hosts: count, rate limit, faults, recover.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt route) {
+	rec := &statusRecorder{ResponseWriter: w}
+	w = rec
+	entry := Request{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Endpoint: rt.name, UserAgent: r.UserAgent()}
+	defer func() {
+		entry.Status = rec.status
+		s.logRequest(entry)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -204,6 +212,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	s.mu.Lock()
 	s.counts[rt.name]++
 	s.total++
+	s.notifyLocked()
 	limited, wait := false, time.Duration(0)
 	if limit := s.cfg.MaxRequestsPerMinute; limit > 0 {
 		win := &s.restWin

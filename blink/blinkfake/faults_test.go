@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -175,9 +174,7 @@ func TestFaultDelay(t *testing.T) {
 		}
 		errc <- err
 	}()
-	for srv.Count(blinkfake.EpHomescreen) < 2 {
-		runtimeGosched()
-	}
+	waitCounted(t, srv, blinkfake.EpHomescreen, 2)
 	cancel()
 	if err := <-errc; err == nil {
 		t.Error("cancelled request succeeded")
@@ -201,9 +198,7 @@ func TestDelayEndsOnClose(t *testing.T) {
 			res.Body.Close()
 		}
 	}()
-	for srv.Total() == 0 {
-		runtimeGosched()
-	}
+	waitCounted(t, srv, blinkfake.EpTierInfo, 1)
 	srv.Close() // must not wait an hour
 	<-done
 }
@@ -353,4 +348,13 @@ func TestMediaCap(t *testing.T) {
 	}
 }
 
-func runtimeGosched() { runtime.Gosched() }
+// waitCounted waits until the fake has counted n requests to endpoint; a
+// request held by a Delay fault is counted before it is answered.
+func waitCounted(t *testing.T, srv *blinkfake.Server, endpoint string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.WaitFor(ctx, func() bool { return srv.Count(endpoint) >= n }); err != nil {
+		t.Fatalf("%s never reached %d requests: %v", endpoint, n, err)
+	}
+}

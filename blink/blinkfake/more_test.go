@@ -1,6 +1,7 @@
 package blinkfake_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -323,5 +324,50 @@ func TestCommandMemoryBounded(t *testing.T) {
 	}
 	if n := len(srv.Media()); n != 10 {
 		t.Errorf("%d media kept, want 10", n)
+	}
+}
+
+func TestWaitAndRequestLog(t *testing.T) {
+	srv, c := authed(t, blinkfake.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.WaitCount(ctx, blinkfake.EpMediaChanged, 2) }()
+	c.mediaChanged("page=1")
+	select {
+	case err := <-done:
+		t.Fatalf("WaitCount returned after one request: %v", err)
+	default:
+	}
+	c.mediaChanged("page=2")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	// WaitFor sees control calls too
+	d := srv.Devices()[0]
+	go func() {
+		done <- srv.WaitFor(ctx, func() bool { return len(srv.Media()) == 1 })
+	}()
+	srv.TriggerMotion(d.ID, "")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithCancel(ctx)
+	cancelShort()
+	if err := srv.WaitCount(short, blinkfake.EpArm, 1); err == nil {
+		t.Error("WaitCount ignored a cancelled context")
+	}
+
+	reqs := srv.Requests()
+	last := reqs[len(reqs)-1]
+	if last.Endpoint != blinkfake.EpMediaChanged || last.Status != 200 || last.Query != "page=2" ||
+		!strings.HasPrefix(last.Path, "/"+srv.Config().Tier+"/") || last.UserAgent == "" {
+		t.Errorf("last request = %+v", last)
+	}
+	for _, r := range reqs {
+		if strings.Contains(fmt.Sprint(r), c.token) {
+			t.Error("request log holds the token")
+		}
 	}
 }
