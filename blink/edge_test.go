@@ -78,7 +78,7 @@ func TestLoginLaterStepFailures(t *testing.T) {
 			writeJSON(w, 400, `{"error":"invalid_grant"}`)
 		}, nil},
 		{"token exchange 406", "/oauth/token", func(w http.ResponseWriter) {
-			http.Error(w, "406 Not Acceptable", 406)
+			http.Error(w, "406 Not Acceptable", http.StatusNotAcceptable)
 		}, ErrNotAcceptable},
 		{"token response without refresh token", "/oauth/token", func(w http.ResponseWriter) {
 			writeJSON(w, 200, `{"access_token":"x","expires_in":14400}`)
@@ -97,7 +97,7 @@ func TestLoginLaterStepFailures(t *testing.T) {
 			w.WriteHeader(302)
 		}, nil},
 		{"authorize 406 on the first step", "/oauth/v2/authorize", func(w http.ResponseWriter) {
-			http.Error(w, "406 Not Acceptable", 406)
+			http.Error(w, "406 Not Acceptable", http.StatusNotAcceptable)
 		}, ErrNotAcceptable},
 		{"sign-in page without csrf", "/oauth/v2/signin", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/html")
