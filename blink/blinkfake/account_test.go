@@ -192,6 +192,49 @@ func FuzzRESTHandler(f *testing.F) {
 	})
 }
 
+// FuzzOAuthHandler throws arbitrary requests at the OAuth host, with and
+// without a live session cookie.
+func FuzzOAuthHandler(f *testing.F) {
+	f.Add("GET", "/oauth/v2/authorize", "client_id=ios&hardware_id=1F4C2A9E-3B7D-4E51-9A0C-7D2E8B6F1A35", "", true)
+	f.Add("POST", "/oauth/v2/signin", "", "username=a&password=b&csrf-token=c", true)
+	f.Add("POST", "/oauth/v2/2fa/verify", "", "2fa_code=123456&csrf-token=x", true)
+	f.Add("POST", "/oauth/token", "", "grant_type=authorization_code&code=x&code_verifier=y&hardware_id=1F4C2A9E-3B7D-4E51-9A0C-7D2E8B6F1A35&client_id=ios", false)
+	f.Add("POST", "/oauth/token", "", "grant_type=refresh_token&refresh_token=x&hardware_id=1F4C2A9E-3B7D-4E51-9A0C-7D2E8B6F1A35", false)
+	srv, err := blinkfake.Start(blinkfake.Config{TwoFactor: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(srv.Close)
+	h := srv.OAuthHandler()
+	// a live session to reuse
+	start := httptest.NewRecorder()
+	h.ServeHTTP(start, httptest.NewRequest("GET", "http://x/oauth/v2/authorize?client_id=ios&response_type=code&code_challenge=abc&code_challenge_method=S256&redirect_uri="+
+		url.QueryEscape(blinkfake.RedirectURI)+"&hardware_id=1F4C2A9E-3B7D-4E51-9A0C-7D2E8B6F1A35", nil))
+	cookies := start.Result().Cookies()
+	if len(cookies) == 0 {
+		f.Fatal("authorize set no cookie")
+	}
+	f.Fuzz(func(t *testing.T, method, path, query, form string, withCookie bool) {
+		if method != "GET" && method != "POST" {
+			method = "POST"
+		}
+		u := &url.URL{Scheme: "http", Host: "x", Path: path, RawQuery: query}
+		req, err := http.NewRequest(method, u.String(), strings.NewReader(form))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if withCookie {
+			req.AddCookie(cookies[0])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Errorf("%s %s %q: %d %s", method, u, form, rec.Code, rec.Body)
+		}
+	})
+}
+
 // TestConcurrentUse drives a big account from many goroutines at once;
 // run with -race.
 func TestConcurrentUse(t *testing.T) {
@@ -240,6 +283,14 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if srv.Total() == 0 || len(srv.Media()) != 8*6 {
 		t.Errorf("total %d, media %d", srv.Total(), len(srv.Media()))
+	}
+}
+
+func TestHomescreenJSON(t *testing.T) {
+	srv, c := authed(t, blinkfake.Config{Networks: 50, DevicesPerNetwork: 10})
+	served := c.rest("GET", fmt.Sprintf("/api/v3/accounts/%d/homescreen", srv.AccountID()), nil).body
+	if got := srv.HomescreenJSON(); !bytes.Equal(got, served) || len(got) < 100_000 {
+		t.Errorf("HomescreenJSON (%d bytes) differs from the served body (%d bytes)", len(got), len(served))
 	}
 }
 

@@ -54,6 +54,7 @@
 package blinkfake
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -759,4 +760,17 @@ func (s *Server) Commands() []CommandInfo {
 		out = append(out, s.commands[id].info())
 	}
 	return out
+}
+
+// HomescreenJSON is the body GET …/homescreen would return now, for decoder
+// benchmarks and fuzz seeds that need no HTTP.
+func (s *Server) HomescreenJSON() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	b, err := json.Marshal(s.homescreen())
+	if err != nil {
+		panic(err) // the fake's own types always marshal
+	}
+	return b
 }
