@@ -113,8 +113,14 @@ func nthName(names []string, i int) string {
 	return fmt.Sprintf("%s %d", names[i%len(names)], i/len(names)+1)
 }
 
+// serialFor makes a 16-character Blink-style serial.
 func serialFor(prefix string, id int64) string {
-	return fmt.Sprintf("%s%010d", prefix, id%10_000_000_000)
+	n := 16 - len(prefix)
+	mod := int64(1)
+	for range n {
+		mod *= 10
+	}
+	return fmt.Sprintf("%s%0*d", prefix, n, id%mod)
 }
 
 // defaultAccount is the small account of a zero Config: networks "Home" and
@@ -290,9 +296,9 @@ func (s *Server) fillDevice(d *Device, now time.Time) {
 		}
 		if !d.HasSignals && d.TempF == 0 && d.WiFiBars == 0 {
 			d.HasSignals = true
-			d.TempF = 40 + seed%45
-			d.WiFiBars = 1 + seed%5
-			d.LFRBars = 1 + (seed/5)%5
+			d.TempF = 45 + (seed*7)%40
+			d.WiFiBars = 5 - seed%4
+			d.LFRBars = 5 - (seed/4)%3
 			d.BatteryBars = 3
 			if d.Battery == "low" {
 				d.BatteryBars = 1
@@ -306,11 +312,11 @@ func (s *Server) fillDevice(d *Device, now time.Time) {
 			d.TempF = 50 + seed%30
 		}
 		if d.WiFiBars == 0 {
-			d.WiFiBars = 1 + seed%5
+			d.WiFiBars = 5 - seed%4
 		}
 	case blink.FamilyOwl:
 		if d.WiFiBars == 0 {
-			d.WiFiBars = 1 + seed%5
+			d.WiFiBars = 5 - seed%4
 		}
 	}
 	if d.CreatedAt.IsZero() {

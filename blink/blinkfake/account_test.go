@@ -292,6 +292,9 @@ func TestHomescreenJSON(t *testing.T) {
 	if got := srv.HomescreenJSON(); !bytes.Equal(got, served) || len(got) < 100_000 {
 		t.Errorf("HomescreenJSON (%d bytes) differs from the served body (%d bytes)", len(got), len(served))
 	}
+	if !bytes.Contains(served, []byte("&ext=")) || bytes.Contains(served, []byte(`\u0026`)) {
+		t.Error("thumbnail URLs are not sent with a raw &")
+	}
 }
 
 func BenchmarkHomescreen50x10(b *testing.B) {

@@ -54,7 +54,6 @@
 package blinkfake
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -768,9 +767,5 @@ func (s *Server) HomescreenJSON() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advanceAll()
-	b, err := json.Marshal(s.homescreen())
-	if err != nil {
-		panic(err) // the fake's own types always marshal
-	}
-	return b
+	return marshal(s.homescreen())
 }
