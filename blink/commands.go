@@ -196,6 +196,9 @@ func (c *Client) submit(ctx context.Context, tmpl string, v ids, body []byte) (s
 // WaitCommand polls a command until Blink reports it complete (status_code
 // 908), failed (*CommandError), or CommandTimeout passes (ErrCommandTimeout).
 func (c *Client) WaitCommand(ctx context.Context, networkID, commandID int64) (*CommandStatus, error) {
+	if networkID <= 0 || commandID <= 0 {
+		return nil, fmt.Errorf("blink: WaitCommand: invalid network %d or command %d", networkID, commandID)
+	}
 	cctx, cancel := context.WithTimeoutCause(ctx, c.cmdTimeout, errCommandDeadline)
 	defer cancel()
 	st, err := c.waitCommand(cctx, networkID, commandID)

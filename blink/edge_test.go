@@ -245,3 +245,49 @@ func TestTwoFactorVerifyOutcomes(t *testing.T) {
 		}
 	}
 }
+
+func TestServerErrorRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter string
+		wantCalls  int
+		wantWait   time.Duration
+		wantErr    error
+	}{
+		{"short Retry-After is honoured", "5", 2, 5 * time.Second, nil},
+		{"long Retry-After ends the call", "120", 1, 0, ErrUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var cnt counter
+				c, _ := newBubbleClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if cnt.add(r) == 1 {
+						w.Header().Set("Retry-After", tc.retryAfter)
+						w.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					writeJSON(w, 200, `{}`)
+				}))
+				start := time.Now()
+				_, err := c.Homescreen(t.Context())
+				if !errors.Is(noteErr(err), tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if cnt.total() != tc.wantCalls {
+					t.Errorf("calls = %d, want %d", cnt.total(), tc.wantCalls)
+				}
+				if d := time.Since(start); d != tc.wantWait {
+					t.Errorf("waited %s, want %s", d, tc.wantWait)
+				}
+			})
+		})
+	}
+}
+
+func TestWaitCommandRejectsZeroIDs(t *testing.T) {
+	var cnt counter
+	c, _, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { cnt.add(r) }))
+	if _, err := c.WaitCommand(t.Context(), 0, 5); noteErr(err) == nil || cnt.total() != 0 {
+		t.Errorf("err = %v, %d requests", err, cnt.total())
+	}
+}

@@ -36,6 +36,8 @@ const (
 	maxCooldown   = 30 * time.Minute
 	maxRetryAfter = time.Hour
 	maxRetryDelay = 8 * time.Second
+	// maxServerRetryAfter: a 5xx asking for a longer pause is not retried inside the call.
+	maxServerRetryAfter = 30 * time.Second
 )
 
 // profile picks the header set of a request.
@@ -158,10 +160,17 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 				return nil, se // "Camera not found" arrives as code 500: retrying cannot help
 			}
 			se.kind = ErrUnreachable
+			wait := backoffDelay(c.retryBase, retries+1, maxRetryDelay)
+			if ra, ok := parseRetryAfter(resp.header.Get("Retry-After"), c.now()); ok {
+				if ra > maxServerRetryAfter {
+					return nil, se // a maintenance window: the caller's next cycle retries
+				}
+				wait = max(wait, ra)
+			}
 			if retries < c.maxRetries {
 				retries++
-				c.log.Debug().Str("endpoint", op).Int("status", s).Int("retry", retries).Msg("server error, retrying")
-				if err := sleepCtx(ctx, backoffDelay(c.retryBase, retries, maxRetryDelay)); err != nil {
+				c.log.Debug().Str("endpoint", op).Int("status", s).Int("retry", retries).Dur("wait", wait).Msg("server error, retrying")
+				if err := sleepCtx(ctx, wait); err != nil {
 					return nil, fmt.Errorf("%s: %w", op, err)
 				}
 				continue
