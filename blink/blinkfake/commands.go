@@ -24,6 +24,7 @@ const (
 
 // Command status codes the fake emits (blink-api.md §3.12).
 const (
+	// StatusOK is Blink's status_code for a command that is running or done.
 	StatusOK = 908
 	// StatusDeviceOffline is the fake's own failure code for a command sent
 	// to an offline device or through an offline sync module; Blink's real
