@@ -149,8 +149,10 @@ func (c *Client) Download(ctx context.Context, path string, maxBytes int64) ([]b
 	return resp.body, ct, nil
 }
 
-// DownloadTo streams a download into w and returns the bytes written. More
-// than maxBytes (<= 0: 64 MiB) fails with ErrTooLarge after maxBytes were written.
+// DownloadTo streams a download into w and returns the bytes written, also
+// on error (w then holds a partial body: write to a temporary file). More
+// than maxBytes (<= 0: 64 MiB) fails with ErrTooLarge after maxBytes were
+// written; a body cut short fails with io.ErrUnexpectedEOF.
 func (c *Client) DownloadTo(ctx context.Context, path string, w io.Writer, maxBytes int64) (int64, error) {
 	if _, err := c.accountID(); err != nil {
 		return 0, err
@@ -160,31 +162,33 @@ func (c *Client) DownloadTo(ctx context.Context, path string, w io.Writer, maxBy
 		return 0, err
 	}
 	limit := cl.maxBytes
-	cl.sink = func(res *http.Response) (int64, error) {
+	var written int64
+	cl.sink = func(res *http.Response) error {
 		if ct := res.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/json") {
 			b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 			r := &response{status: res.StatusCode, header: res.Header, body: b}
 			if err := jsonInsteadOfMedia(cl.op(), r, ct); err != nil {
-				return 0, err
+				return err
 			}
-			n, err := w.Write(b)
-			return int64(n), err
+			k, err := w.Write(b)
+			written = int64(k)
+			return err
 		}
 		n, err := io.Copy(w, io.LimitReader(res.Body, limit))
+		written = n
 		if err != nil {
-			return n, fmt.Errorf("%s: after %d bytes: %w", cl.op(), n, sanitize(err))
+			return fmt.Errorf("%s: after %d bytes: %w", cl.op(), n, sanitize(err))
 		}
 		var one [1]byte
 		if k, _ := res.Body.Read(one[:]); k > 0 {
-			return n, fmt.Errorf("%s: %w: more than %d bytes", cl.op(), ErrTooLarge, limit)
+			return fmt.Errorf("%s: %w: more than %d bytes", cl.op(), ErrTooLarge, limit)
 		}
-		return n, nil
+		return nil
 	}
-	resp, err := c.do(ctx, cl)
-	if err != nil {
-		return 0, err
+	if _, err := c.do(ctx, cl); err != nil {
+		return written, err
 	}
-	return resp.n, nil
+	return written, nil
 }
 
 // jsonInsteadOfMedia catches a 2xx JSON error body where media was expected,

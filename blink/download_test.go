@@ -3,6 +3,7 @@ package blink
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -177,5 +178,25 @@ func TestPathTemplate(t *testing.T) {
 		if got := pathTemplate(in); got != want {
 			t.Errorf("pathTemplate(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTruncatedDownloadIsUnexpectedEOF(t *testing.T) {
+	c, _, _ := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("Content-Length", "1000")
+		w.Write([]byte("only twenty bytes..."))
+		w.(http.Flusher).Flush()
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	_, _, err := c.Download(t.Context(), "/api/v2/accounts/1001/media/clip/1.mp4", 0)
+	if !errors.Is(noteErr(err), io.ErrUnexpectedEOF) {
+		t.Errorf("Download: %v, want io.ErrUnexpectedEOF", err)
+	}
+	var buf bytes.Buffer
+	n, err := c.DownloadTo(t.Context(), "/api/v2/accounts/1001/media/clip/1.mp4", &buf, 0)
+	if !errors.Is(noteErr(err), io.ErrUnexpectedEOF) || n != 20 {
+		t.Errorf("DownloadTo: n=%d %v, want 20 bytes and io.ErrUnexpectedEOF", n, err)
 	}
 }

@@ -70,7 +70,7 @@ type call struct {
 	timeout  time.Duration // per attempt; default defaultCallTimeout
 	maxBytes int64         // body cap; default maxJSONBody
 	// sink consumes a 2xx body instead of buffering it (DownloadTo).
-	sink func(*http.Response) (int64, error)
+	sink func(*http.Response) error
 }
 
 func (cl *call) op() string { return cl.method + " " + cl.tmpl }
@@ -80,7 +80,6 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
-	n      int64 // bytes handed to the sink
 }
 
 // netError is a failure to get an answer (dial, TLS, timeout, reset). It
@@ -236,8 +235,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, base string, bearer Secr
 
 	out := &response{status: res.StatusCode, header: res.Header}
 	if cl.sink != nil && res.StatusCode >= 200 && res.StatusCode < 300 {
-		out.n, err = cl.sink(res)
-		if err != nil {
+		if err := cl.sink(res); err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 			}
