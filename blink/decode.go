@@ -134,17 +134,6 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 // epoch number (seconds or milliseconds), or null. Unparsable → zero.
 type flexTime struct{ v time.Time }
 
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05-0700",
-	"2006-01-02T15:04:05.000-0700",
-	"2006-01-02 15:04:05 -0700",
-	"2006-01-02 15:04:05-07:00",
-	"2006-01-02 15:04:05",
-	"2006-01-02T15:04:05",
-	"2006-01-02T15:04:05.999999999",
-}
-
 func (f *flexTime) UnmarshalJSON(b []byte) error {
 	f.v = time.Time{}
 	b = bytes.TrimSpace(b)
@@ -183,7 +172,17 @@ func parseTime(s string) time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	for _, l := range timeLayouts {
+	layouts := [...]string{
+		time.RFC3339Nano,
+		"2006-01-02T15:04:05-0700",
+		"2006-01-02T15:04:05.000-0700",
+		"2006-01-02 15:04:05 -0700",
+		"2006-01-02 15:04:05-07:00",
+		"2006-01-02 15:04:05",
+		"2006-01-02T15:04:05",
+		"2006-01-02T15:04:05.999999999",
+	}
+	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC()
 		}
