@@ -99,6 +99,11 @@ type Config struct {
 
 	AccessTokenTTL time.Duration // default 4h (expires_in 14400)
 
+	// MotionRequiresArmed makes TriggerMotion record nothing (zero Media)
+	// unless the device's network is armed and its motion detection is
+	// enabled, as Blink does; off, every trigger records.
+	MotionRequiresArmed bool
+
 	// A command completes on its CommandPolls-th status poll (default 2;
 	// 1 = the first poll already says complete) or, when CommandDelay > 0,
 	// once CommandDelay has passed on the clock — whichever comes first.
@@ -516,7 +521,8 @@ func (s *Server) SetBattery(deviceID int64, battery string) error {
 // TriggerMotion records a clip for the device as if it had seen motion:
 // a media item (created_at = now; source "pir" when empty, or "liveview",
 // "snapshot") and a new thumbnail. An unknown device fails the test (or
-// returns a zero Media without one).
+// returns a zero Media without one). With Config.MotionRequiresArmed a "pir"
+// trigger on a disarmed network or disabled device records nothing.
 func (s *Server) TriggerMotion(deviceID int64, source string) Media {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -528,6 +534,9 @@ func (s *Server) TriggerMotion(deviceID int64, source string) Media {
 	}
 	if source == "" {
 		source = "pir"
+	}
+	if s.cfg.MotionRequiresArmed && source == "pir" && (!d.Enabled || !s.networks[d.NetworkID].Armed) {
+		return Media{}
 	}
 	now := s.now()
 	s.bumpThumbnail(d, now)

@@ -371,3 +371,42 @@ func TestWaitAndRequestLog(t *testing.T) {
 		}
 	}
 }
+
+func TestMotionRequiresArmed(t *testing.T) {
+	srv := blinkfake.New(t, blinkfake.Config{MotionRequiresArmed: true})
+	home, cabin := srv.Networks()[0], srv.Networks()[1] // armed, disarmed
+	var armedOn, disabledOn, disarmedOn blinkfake.Device
+	for _, d := range srv.DevicesOf(blink.FamilyCamera) {
+		switch {
+		case d.NetworkID == home.ID && d.Enabled:
+			armedOn = d
+		case d.NetworkID == home.ID && !d.Enabled:
+			disabledOn = d
+		case d.NetworkID == cabin.ID && d.Enabled:
+			disarmedOn = d
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		dev    blinkfake.Device
+		source string
+		record bool
+	}{
+		{"armed and enabled", armedOn, "pir", true},
+		{"motion detection off", disabledOn, "pir", false},
+		{"system disarmed", disarmedOn, "", false},
+		{"snapshot ignores arming", disarmedOn, "snapshot", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := srv.Device(tc.dev.ID)
+			m := srv.TriggerMotion(tc.dev.ID, tc.source)
+			after, _ := srv.Device(tc.dev.ID)
+			if got := m.ID != 0; got != tc.record {
+				t.Errorf("recorded = %v, want %v", got, tc.record)
+			}
+			if !tc.record && after.ThumbnailTS != before.ThumbnailTS {
+				t.Error("thumbnail moved without a recording")
+			}
+		})
+	}
+}
