@@ -54,7 +54,8 @@ type Options struct {
 	Logger zerolog.Logger
 	// Now is the clock for token expiry and cooldowns (nil → time.Now).
 	Now func() time.Time
-	// OnRequest, when set, is called after every HTTP attempt (metrics).
+	// OnRequest, when set, is called after every HTTP attempt (metrics), on
+	// the calling goroutine: it must be quick and must not block.
 	OnRequest func(RequestInfo)
 	// CommandPollInterval is the gap between command status polls (default 1 s).
 	CommandPollInterval time.Duration

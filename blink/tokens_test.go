@@ -135,3 +135,23 @@ func sprintAll(v any) string {
 	b, _ := json.Marshal(v)
 	return fmt.Sprintf("%v %+v %#v %s", v, v, v, b)
 }
+
+func TestFileTokenStoreFailedRenameLeavesNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "tokens.json")
+	// A non-empty directory where the file should go makes the rename fail, even as root.
+	if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := FileTokenStore{Path: target}.Save(sessionTokens(time.Now()))
+	if err == nil {
+		t.Fatal("save over a directory succeeded")
+	}
+	if strings.Contains(noteErr(err).Error(), testRefresh) {
+		t.Error("error leaks the token")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("left behind: %d entries", len(entries))
+	}
+}
