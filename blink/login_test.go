@@ -159,6 +159,9 @@ func (f *oauthFake) signinOK(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusFound)
 }
 
+// errAny in a test table accepts any non-nil error.
+var errAny = errors.New("any error")
+
 // loggedOut starts a client without a session.
 func loggedOut(o *Options) { o.Store = &MemoryTokenStore{} }
 
@@ -197,6 +200,14 @@ func TestLoginSigninOutcomes(t *testing.T) {
 		{name: "400 invalid_user_credentials", signin: func(_ *oauthFake, w http.ResponseWriter) {
 			writeJSON(w, 400, `{"error":"invalid_user_credentials","error_description":"Invalid credentials"}`)
 		}, wantErr: ErrBadCredentials},
+		{name: "200 page re-rendered with the error", signin: func(_ *oauthFake, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<script id="oauth-args" type="application/json">{"csrf-token":"n","error":"invalid_user_credentials"}</script>`))
+		}, wantErr: ErrBadCredentials},
+		{name: "200 page without a decision", signin: func(_ *oauthFake, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<html>hello</html>`))
+		}, wantErr: errAny},
 		{name: "406 cloudflare", signin: func(_ *oauthFake, w http.ResponseWriter) {
 			http.Error(w, "406 Not Acceptable", http.StatusNotAcceptable)
 		}, wantErr: ErrNotAcceptable},
@@ -218,7 +229,7 @@ func TestLoginSigninOutcomes(t *testing.T) {
 			noteErr(err)
 			f.check(t)
 			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
+				if err == nil || tc.wantErr != errAny && !errors.Is(err, tc.wantErr) {
 					t.Fatalf("BeginLogin error = %v, want %v", err, tc.wantErr)
 				}
 				if c.HasSession() {

@@ -232,7 +232,8 @@ func (l *Login) signinOutcome(op string, resp *response) error {
 		l.codeRequired = true
 		l.challenge, l.userID = parseChallenge(resp.body)
 		return nil
-	case oe.badCredentials() || s == http.StatusUnauthorized:
+	case oe.badCredentials() || s == http.StatusUnauthorized || bytes.Contains(resp.body, []byte("invalid_user_credentials")):
+		// The last test also catches a re-rendered sign-in page carrying the error.
 		return newStatusError(op, resp, ErrBadCredentials)
 	case s == http.StatusBadRequest && oe.ErrorCause.v == "empty_cookies":
 		return newStatusError(op, resp, ErrCookiesLost)
