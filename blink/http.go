@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,18 +25,6 @@ const (
 	webAccept      = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 	webAcceptLang  = "en-US,en;q=0.9"
 	tokenUserAgent = "Blink/2511191620 CFNetwork/3860.200.71 Darwin/25.1.0"
-)
-
-// Cooldown after a 429/403 that carried no Retry-After: 60 s, doubling per
-// consecutive throttle, at most 30 min (blink-api.md §4.2). A Retry-After is
-// honoured up to maxRetryAfter.
-const (
-	baseCooldown  = 60 * time.Second
-	maxCooldown   = 30 * time.Minute
-	maxRetryAfter = time.Hour
-	maxRetryDelay = 8 * time.Second
-	// maxServerRetryAfter: a 5xx asking for a longer pause is not retried inside the call.
-	maxServerRetryAfter = 30 * time.Second
 )
 
 // profile picks the header set of a request.
@@ -360,85 +347,6 @@ func codeKind(code int, message string) error {
 		return ErrBusy
 	}
 	return nil
-}
-
-// cooldownErr fails fast while a rate-limit cooldown is running.
-func (c *Client) cooldownErr(op string) error {
-	now := c.now()
-	c.mu.Lock()
-	until := c.stats.cooldownUntil
-	c.mu.Unlock()
-	if now.Before(until) {
-		return &RateLimitError{Op: op, RetryAfter: until.Sub(now), Until: until}
-	}
-	return nil
-}
-
-// startCooldown records a throttle answer and returns the error for it.
-func (c *Client) startCooldown(op string, h http.Header) error {
-	now := c.now()
-	d, ok := parseRetryAfter(h.Get("Retry-After"), now)
-	c.mu.Lock()
-	c.stats.throttleStreak++
-	if !ok {
-		d = baseCooldown << min(c.stats.throttleStreak-1, 8)
-		d = min(d, maxCooldown)
-	}
-	until := now.Add(d)
-	if until.After(c.stats.cooldownUntil) {
-		c.stats.cooldownUntil = until
-	}
-	c.mu.Unlock()
-	c.log.Warn().Str("endpoint", op).Dur("cooldown", d).Time("until", until).Msg("Blink throttled us; pausing all calls")
-	return &RateLimitError{Op: op, RetryAfter: d, Until: until}
-}
-
-func (c *Client) clearThrottleStreak() {
-	c.mu.Lock()
-	c.stats.throttleStreak = 0
-	c.mu.Unlock()
-}
-
-// parseRetryAfter reads delta-seconds or an HTTP date, capped at maxRetryAfter.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n < 0 {
-			return 0, false
-		}
-		d = time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = max(t.Sub(now), 0)
-	} else {
-		return 0, false
-	}
-	return min(d, maxRetryAfter), true
-}
-
-// backoffDelay is exponential with "equal jitter": half the step fixed, half random.
-func backoffDelay(base time.Duration, attempt int, limit time.Duration) time.Duration {
-	d := base << min(attempt-1, 20)
-	if d <= 0 || d > limit {
-		d = limit
-	}
-	half := d / 2
-	return half + rand.N(half+1)
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // ids are the values of a path template's placeholders.
