@@ -378,3 +378,42 @@ func TestPKCE(t *testing.T) {
 		t.Error("two verifiers are equal")
 	}
 }
+
+func TestLoginStateReadableDuringSubmit(t *testing.T) {
+	f := &oauthFake{t: t}
+	f.signin = func(w http.ResponseWriter) { w.WriteHeader(http.StatusPreconditionFailed) }
+	arrived, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/v2/2fa/verify" {
+			close(arrived)
+			<-release
+		}
+		f.ServeHTTP(w, r)
+	})
+	c, _, _ := newTestClient(t, h, loggedOut)
+	l, err := c.BeginLogin(t.Context(), "me@example.com", testPassword)
+	if err != nil {
+		t.Fatal(noteErr(err))
+	}
+	done := make(chan error, 1)
+	go func() { done <- l.SubmitCode(t.Context(), testCode) }()
+	<-arrived
+	// SubmitCode is now blocked inside the 2FA request; reading state must not wait for it.
+	read := make(chan bool, 1)
+	go func() { read <- l.CodeRequired() && l.Challenge() == Challenge{} }()
+	select {
+	case ok := <-read:
+		if !ok {
+			t.Error("CodeRequired false while the code is still being checked")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("CodeRequired blocked behind SubmitCode")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(noteErr(err))
+	}
+	if l.CodeRequired() {
+		t.Error("CodeRequired after success")
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,13 +47,17 @@ type Login struct {
 	follow     *http.Client // authorize + sign-in page: redirects followed within the OAuth host
 	noFollow   *http.Client // sign-in POST, 2FA, authorize(code), token: redirects returned
 
-	mu           sync.Mutex
+	// Set by BeginLogin before the Login escapes; read-only afterwards.
 	csrf         Secret
 	codeRequired bool
-	verified     bool // 2FA accepted; only the code exchange is left
-	done         bool
 	challenge    Challenge
 	userID       int64
+
+	// op serialises SubmitCode (held across its network calls); CodeRequired
+	// and Challenge never wait for it, so an MQTT handler can ask at any time.
+	op       sync.Mutex
+	verified bool        // under op: 2FA accepted; only the code exchange is left
+	done     atomic.Bool // tokens saved
 }
 
 // BeginLogin signs in with e-mail and password. When Blink asks for a 2FA
@@ -270,15 +275,11 @@ func parseChallenge(body []byte) (Challenge, int64) {
 // CodeRequired reports whether the login waits for a 2FA code. false means
 // the login is complete and the tokens are saved.
 func (l *Login) CodeRequired() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.codeRequired && !l.done
+	return l.codeRequired && !l.done.Load()
 }
 
 // Challenge describes the 2FA code Blink sent.
 func (l *Login) Challenge() Challenge {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	return l.challenge
 }
 
@@ -286,10 +287,10 @@ func (l *Login) Challenge() Challenge {
 // login and saves the tokens. A wrong or expired code returns ErrInvalidCode
 // and the Login stays usable for another try.
 func (l *Login) SubmitCode(ctx context.Context, code Secret) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.op.Lock()
+	defer l.op.Unlock()
 	switch {
-	case l.done:
+	case l.done.Load():
 		return errors.New("blink: login already complete")
 	case !l.codeRequired:
 		return errors.New("blink: login did not ask for a code")
@@ -341,7 +342,7 @@ func verifyOutcome(op string, resp *response) error {
 }
 
 // finish gets the authorization code, exchanges it for tokens, learns the
-// tier and saves the session (steps 5–7). Called with l.mu held or before
+// tier and saves the session (steps 5–7). Called with l.op held or before
 // the Login escapes.
 func (l *Login) finish(ctx context.Context) error {
 	c := l.c
@@ -430,7 +431,7 @@ func (l *Login) finish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("blink: login: save tokens: %w", err)
 	}
-	l.done = true
+	l.done.Store(true)
 	c.log.Info().Str("tier", t.Tier).Msg("login: complete, tokens saved")
 	return nil
 }
