@@ -61,10 +61,15 @@ type Bridge struct {
 	info        infoState
 	// published is what this connection has published: topic → payload.
 	published map[string]string
+	// stateReady: OnConnect has published the full snapshot on the current
+	// connection, so diffs may follow. Until then nothing is published:
+	// a diff sent before the snapshot would only be sent twice.
+	stateReady bool
 
 	discMu        sync.Mutex // serialises discovery publishing; guards below
 	discPublished map[string]string
 	discFP        uint64
+	discReady     bool // like stateReady, for discovery
 	ledger        ledgerFile
 
 	mediaMu sync.Mutex // serialises media polls; guards media
@@ -219,6 +224,12 @@ func (b *Bridge) onConnect(c paho.Client) {
 }
 
 func (b *Bridge) onConnectionLost(_ paho.Client, err error) {
+	b.discMu.Lock()
+	b.discReady = false
+	b.discMu.Unlock()
+	b.mu.Lock()
+	b.stateReady = false
+	b.mu.Unlock()
 	b.logMQTT.Warn().Err(err).Msg("connection lost; reconnecting")
 	b.emit(Event{Kind: EventMQTT, Name: "lost", Err: err})
 }
@@ -229,6 +240,7 @@ func (b *Bridge) republishAll(ctx context.Context) {
 	rem := b.syncDiscovery(ctx, true)
 	b.mu.Lock()
 	clear(b.published)
+	b.stateReady = true
 	b.syncLocked()
 	b.publishThumbsLocked()
 	b.mu.Unlock()
@@ -259,7 +271,7 @@ func (b *Bridge) sync() int {
 // this connection last published. While the connection is down it does
 // nothing: OnConnect publishes the whole snapshot anyway.
 func (b *Bridge) syncLocked() int {
-	if b.pub == nil || !b.pub.open() {
+	if !b.stateReady || b.pub == nil || !b.pub.open() {
 		return 0
 	}
 	b.refreshInfoLocked(false)
@@ -300,7 +312,7 @@ func (b *Bridge) syncLocked() int {
 }
 
 func (b *Bridge) publishThumbsLocked() {
-	if b.pub == nil || !b.pub.open() {
+	if !b.stateReady || b.pub == nil || !b.pub.open() {
 		return
 	}
 	for k, img := range b.thumbs {

@@ -35,7 +35,7 @@ func TestE2EArmDisarmWithHomeAssistantPayloads(t *testing.T) {
 	if n, _ := e.fake.Network(net.ID); n.Armed {
 		t.Fatalf("fake network %d still armed after %s", net.ID, discovery.Disarm)
 	}
-	got := mqtttest.Retained(t, e.url, topic)
+	got := e.retained(topic)
 	if string(got[topic]) != discovery.Disarmed {
 		t.Fatalf("retained %s = %q, want %q", topic, got[topic], discovery.Disarmed)
 	}
@@ -78,7 +78,7 @@ func TestE2ESnapshotPublishesJPEGBeforeResponse(t *testing.T) {
 			if !bytes.HasPrefix(img.Payload, []byte{0xFF, 0xD8, 0xFF}) {
 				t.Errorf("thumbnail is not a JPEG: % x…", img.Payload[:min(4, len(img.Payload))])
 			}
-			if got := mqtttest.Retained(t, e.url, topic); !bytes.Equal(got[topic], img.Payload) {
+			if got := e.retained(topic); !bytes.Equal(got[topic], img.Payload) {
 				t.Errorf("thumbnail not retained")
 			}
 		})
@@ -197,7 +197,7 @@ func TestE2EMotionEventAndHold(t *testing.T) {
 	if got.ID != m.ID || got.Type != "motion" || got.DeviceID != d.ID || got.NetworkID != d.NetworkID || got.DeviceName != d.Name || got.Clip == "" {
 		t.Fatalf("event = %+v, want media %d of device %d", got, m.ID, d.ID)
 	}
-	if got := mqtttest.Retained(t, e.url, e.topics.Events()); len(got) != 0 {
+	if got := e.retained(e.topics.Events()); len(got) != 0 {
 		t.Errorf("event retained")
 	}
 	on := e.rec.WaitForAfter(t, mark, motion, mqtttest.Equals(discovery.On))

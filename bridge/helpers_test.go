@@ -70,7 +70,11 @@ func newEnv(t *testing.T, opts ...envOpt) *env {
 		e.broker = mqtttest.StartBroker(t)
 		e.url = e.broker.URL()
 	}
-	e.rec = mqtttest.NewRecorder(t, e.url, "#")
+	if e.broker != nil {
+		e.rec = mqtttest.NewBrokerRecorder(t, e.broker, "#")
+	} else {
+		e.rec = mqtttest.NewRecorder(t, e.url, "#")
+	}
 	e.stateDir = cfg.stateDir
 	if e.stateDir == "" {
 		e.stateDir = t.TempDir()
@@ -218,3 +222,30 @@ func deviceOf(t *testing.T, fake *blinkfake.Server, f blink.Family) blinkfake.De
 }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
+
+// retained returns the retained messages matching filter: from the broker's
+// store for the in-process broker, through a subscription otherwise.
+func (e *env) retained(filter string) map[string][]byte {
+	e.t.Helper()
+	if e.broker != nil {
+		return e.broker.RetainedMessages(filter)
+	}
+	return mqtttest.Retained(e.t, e.url, filter)
+}
+
+// waitRepublished waits until every state topic the bridge holds has been
+// published again after mark (a reconnect or HA birth republishes all).
+func (e *env) waitRepublished(mark int) {
+	e.t.Helper()
+	e.bridge.mu.Lock()
+	var topics []string
+	for topic, p := range e.bridge.published {
+		if p != "" { // an empty retained payload is a deletion; brokers may drop it
+			topics = append(topics, topic)
+		}
+	}
+	e.bridge.mu.Unlock()
+	for _, topic := range topics {
+		e.rec.WaitForAfter(e.t, mark, topic, mqtttest.Any)
+	}
+}

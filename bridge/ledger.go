@@ -73,6 +73,10 @@ func (b *Bridge) syncDiscovery(ctx context.Context, all bool) discoveryPlan {
 	if all {
 		clear(b.discPublished)
 		b.discFP = 0
+		b.discReady = true
+	}
+	if !b.discReady {
+		return discoveryPlan{}
 	}
 	b.mu.Lock()
 	hs := b.hs
@@ -93,7 +97,11 @@ func (b *Bridge) syncDiscovery(ctx context.Context, all bool) discoveryPlan {
 		if old, ok := b.discPublished[m.Topic]; ok && old == string(m.Payload) {
 			continue
 		}
-		b.pub.publish(m.Topic, 1, true, m.Payload)
+		// QoS 0 like state: OnConnect republishes every config anyway, and
+		// QoS 1 messages stored across a reconnect are re-sent late and hit
+		// a data race in paho v1.5.1's resume (DUP flag set while the old
+		// connection still writes the packet).
+		b.pub.publish(m.Topic, 0, true, m.Payload)
 		b.discPublished[m.Topic] = string(m.Payload)
 		n++
 	}
@@ -121,7 +129,7 @@ func (b *Bridge) finishDiscovery(p discoveryPlan) {
 	removed := 0
 	for _, m := range p.removals {
 		if b.pub != nil {
-			b.pub.publish(m.Topic, 1, true, nil)
+			b.pub.publish(m.Topic, 0, true, nil)
 		}
 		delete(b.discPublished, m.Topic)
 		removed++

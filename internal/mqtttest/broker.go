@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +28,9 @@ import (
 type Broker struct {
 	addr     string
 	sessions *sessionHook
+
+	inlineMu sync.Mutex
+	inline   []inlineSub
 
 	mu      sync.Mutex
 	srv     *mochi.Server
@@ -60,6 +64,15 @@ func (b *Broker) start(addr string) error {
 	if err := srv.AddHook(b.sessions, nil); err != nil {
 		return fmt.Errorf("add session hook: %w", err)
 	}
+	// Inline subscriptions go in before any client can publish.
+	b.inlineMu.Lock()
+	for _, s := range b.inline {
+		if err := srv.Subscribe(s.filter, s.id, s.handler); err != nil {
+			b.inlineMu.Unlock()
+			return fmt.Errorf("inline subscribe %s: %w", s.filter, err)
+		}
+	}
+	b.inlineMu.Unlock()
 	var ln net.Listener
 	var err error
 	// The old socket of a restarted broker can take a moment to release.
@@ -232,4 +245,47 @@ func (h *sessionHook) wait(id string) (<-chan struct{}, int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.changed, h.n[id]
+}
+
+// RetainedMessages returns the broker's retained messages whose topics match
+// filter (an exact topic, "#", or "prefix/#"), read from the broker's store.
+// Unlike Retained it does not subscribe, which in mochi v2.7.9 races (under
+// -race) with retained publishes from other clients.
+func (b *Broker) RetainedMessages(filter string) map[string][]byte {
+	out := map[string][]byte{}
+	srv := b.Server()
+	if srv == nil {
+		return out
+	}
+	prefix, wild := strings.CutSuffix(filter, "#")
+	for topic, pk := range srv.Topics.Retained.GetAll() {
+		if len(pk.Payload) == 0 {
+			continue
+		}
+		if (wild && strings.HasPrefix(topic, prefix)) || (!wild && topic == filter) {
+			out[topic] = append([]byte(nil), pk.Payload...)
+		}
+	}
+	return out
+}
+
+type inlineSub struct {
+	filter  string
+	id      int
+	handler mochi.InlineSubFn
+}
+
+// inlineSubscribe adds an inline subscription that is restored on Restart.
+func (b *Broker) inlineSubscribe(filter string, fn func(topic string, payload []byte, retained bool)) error {
+	b.inlineMu.Lock()
+	s := inlineSub{filter: filter, id: len(b.inline) + 1, handler: func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
+		fn(pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
+	}}
+	b.inline = append(b.inline, s)
+	b.inlineMu.Unlock()
+	srv := b.Server()
+	if srv == nil {
+		return nil
+	}
+	return srv.Subscribe(s.filter, s.id, s.handler)
 }
