@@ -266,7 +266,7 @@ func TestE2EReauthRequiredPausesAndMarksDevicesOffline(t *testing.T) {
 		t.Fatalf("bridge/auth = %s", auth.Payload)
 	}
 	e.rec.WaitForAfter(t, mark, e.topics.DeviceAvailability(d.NetworkID, d.ID), mqtttest.Equals(offline))
-	got := e.retained(e.topics.Root+"/#")
+	got := e.retained(e.topics.Root + "/#")
 	if string(got[e.topics.BridgeState()]) != online {
 		t.Errorf("bridge/state = %q, want online while waiting for a login", got[e.topics.BridgeState()])
 	}
