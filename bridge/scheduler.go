@@ -235,6 +235,7 @@ func (b *Bridge) noteRateLimit(err error) {
 		if until.After(b.info.cooldown) {
 			b.info.cooldown = until
 		}
+		b.syncLocked()
 		b.mu.Unlock()
 	}
 }

@@ -1,0 +1,246 @@
+package bridge
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+// fakeCloud is a hand-written Cloud for unit and synctest tests: it answers
+// from fields and records when each method was called.
+type fakeCloud struct {
+	mu         sync.Mutex
+	hs         *blink.Homescreen
+	hsErr      func(n int) error // error for the n-th homescreen call (1-based), nil → ok
+	media      []blink.Media
+	mediaErr   error
+	cmdErr     error
+	session    bool
+	reload     bool // ReloadTokens reports a new login
+	hsCalls    []time.Time
+	mediaCalls []time.Time
+	cmds       []string
+	stats      blink.Stats
+}
+
+func (f *fakeCloud) Homescreen(context.Context) (*blink.Homescreen, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hsCalls = append(f.hsCalls, time.Now())
+	if f.hsErr != nil {
+		if err := f.hsErr(len(f.hsCalls)); err != nil {
+			return nil, err
+		}
+	}
+	c := cloneHS(f.hs)
+	return c, nil
+}
+
+func (f *fakeCloud) MediaChanged(context.Context, time.Time) ([]blink.Media, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mediaCalls = append(f.mediaCalls, time.Now())
+	if f.mediaErr != nil {
+		return nil, f.mediaErr
+	}
+	return append([]blink.Media(nil), f.media...), nil
+}
+
+func (f *fakeCloud) command(name string) (*blink.CommandResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cmds = append(f.cmds, name)
+	if f.cmdErr != nil {
+		return nil, f.cmdErr
+	}
+	return &blink.CommandResult{}, nil
+}
+
+func (f *fakeCloud) Arm(_ context.Context, n int64) (*blink.CommandResult, error) {
+	return f.command("arm")
+}
+
+func (f *fakeCloud) Disarm(_ context.Context, n int64) (*blink.CommandResult, error) {
+	return f.command("disarm")
+}
+
+func (f *fakeCloud) SetMotionDetection(_ context.Context, d blink.DeviceRef, on bool) (*blink.CommandResult, error) {
+	return f.command("motion")
+}
+
+func (f *fakeCloud) RequestThumbnail(context.Context, blink.DeviceRef) (*blink.CommandResult, error) {
+	return f.command("thumbnail")
+}
+
+func (f *fakeCloud) RecordClip(context.Context, blink.DeviceRef) (*blink.CommandResult, error) {
+	return f.command("clip")
+}
+
+func (f *fakeCloud) Download(context.Context, string, int64) ([]byte, string, error) {
+	return []byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}, "image/jpeg", nil
+}
+
+func (f *fakeCloud) HasSession() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.session
+}
+
+func (f *fakeCloud) Session() blink.SessionInfo {
+	return blink.SessionInfo{LoggedIn: true, AccountID: 1001, Tier: "e001"}
+}
+
+func (f *fakeCloud) Stats() blink.Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+func (f *fakeCloud) ReloadTokens() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.reload
+	f.reload = false
+	return r, nil
+}
+
+func (f *fakeCloud) calls() (hs, media int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.hsCalls), len(f.mediaCalls)
+}
+
+func cloneHS(hs *blink.Homescreen) *blink.Homescreen {
+	if hs == nil {
+		return nil
+	}
+	c := *hs
+	c.Networks = append([]blink.Network(nil), hs.Networks...)
+	c.SyncModules = append([]blink.SyncModule(nil), hs.SyncModules...)
+	c.Devices = append([]blink.Device(nil), hs.Devices...)
+	return &c
+}
+
+// fakePub records publishes; its tokens are already complete.
+type fakePub struct {
+	mu   sync.Mutex
+	msgs []pubMsg
+	down bool
+}
+
+type pubMsg struct {
+	topic    string
+	payload  string
+	retained bool
+	at       time.Time
+}
+
+func (p *fakePub) publish(topic string, qos byte, retained bool, payload []byte) paho.Token {
+	p.mu.Lock()
+	p.msgs = append(p.msgs, pubMsg{topic, string(payload), retained, time.Now()})
+	p.mu.Unlock()
+	return doneToken{}
+}
+
+func (p *fakePub) open() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.down
+}
+
+func (p *fakePub) last(topic string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := len(p.msgs) - 1; i >= 0; i-- {
+		if p.msgs[i].topic == topic {
+			return p.msgs[i].payload, true
+		}
+	}
+	return "", false
+}
+
+func (p *fakePub) history(topic string) []pubMsg {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []pubMsg
+	for _, m := range p.msgs {
+		if m.topic == topic {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (p *fakePub) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.msgs)
+}
+
+type doneToken struct{}
+
+func (doneToken) Wait() bool                     { return true }
+func (doneToken) WaitTimeout(time.Duration) bool { return true }
+func (doneToken) Done() <-chan struct{}          { return closedCh }
+func (doneToken) Error() error                   { return nil }
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// testHomescreen is a small account: one armed network with a sync module,
+// a camera with signals, a doorbell, and a standalone Mini.
+func testHomescreen() *blink.Homescreen {
+	temp, wifi, lfr, bat := 68, 4, 5, 3
+	at := time.Date(2026, 3, 1, 17, 5, 12, 0, time.UTC)
+	return &blink.Homescreen{
+		AccountID: 1001,
+		Networks: []blink.Network{
+			{ID: 4321, Name: "Home", Armed: true, TimeZone: "Europe/Berlin", UpdatedAt: at},
+			{ID: 4400, Name: "Mini", Armed: false, UpdatedAt: at},
+		},
+		SyncModules: []blink.SyncModule{
+			{ID: 777, NetworkID: 4321, Name: "Sync", Serial: "S1", FirmwareVersion: "16.0", Type: "sm2", Status: "online", WiFiBars: 5, LocalStorageStatus: "active", LastHeartbeat: at},
+		},
+		Devices: []blink.Device{
+			{ID: 555, NetworkID: 4321, Family: blink.FamilyCamera, Type: "catalina", Name: "Front Yard", Enabled: true, Status: "done", Battery: "ok",
+				Thumbnail: "/api/v3/media/accounts/1001/networks/4321/catalina/555/thumbnail/thumbnail.jpg?ts=1772384712&ext=", UpdatedAt: at,
+				Signals: &blink.Signals{TemperatureF: &temp, WiFiBars: &wifi, LFRBars: &lfr, BatteryBars: &bat, BatteryState: "ok", UpdatedAt: at}},
+			{ID: 999, NetworkID: 4321, Family: blink.FamilyDoorbell, Type: "lotus", Name: "Front Door", Enabled: true, Status: "done", Battery: "low", UpdatedAt: at},
+			{ID: 888, NetworkID: 4400, Family: blink.FamilyOwl, Type: "owl", Name: "Hallway", Enabled: false, Status: "online", UpdatedAt: at},
+		},
+	}
+}
+
+// newUnitBridge builds a bridge on fakes, ready to publish (as after
+// OnConnect), without connecting anywhere.
+func newUnitBridge(t *testing.T, c *fakeCloud, tweak func(*Options)) (*Bridge, *fakePub) {
+	t.Helper()
+	o := Options{
+		Cloud:             c,
+		MQTT:              MQTTOptions{URL: "mqtt://127.0.0.1:1", ClientID: "unit"},
+		Topics:            discovery.Topics{Root: "b2m"},
+		Discovery:         true,
+		PollInterval:      30 * time.Second,
+		MediaPollInterval: 15 * time.Second,
+		HoldTime:          30 * time.Second,
+		StateDir:          t.TempDir(),
+		Logger:            zerolog.Nop(),
+	}
+	if tweak != nil {
+		tweak(&o)
+	}
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &fakePub{}
+	b.pub = p
+	b.stateReady, b.discReady = true, true
+	return b, p
+}
