@@ -180,15 +180,20 @@ func TestMotionHoldTimer(t *testing.T) {
 		c.mu.Lock()
 		c.media = []blink.Media{clip(1)}
 		c.mu.Unlock()
-		time.Sleep(17 * time.Second) // the next media poll sees the clip
-		synctest.Wait()
+		for range 20 { // the next media poll, within 16.5 s, sees the clip
+			if got, _ := p.last(motion); got == discovery.On {
+				break
+			}
+			time.Sleep(time.Second)
+		}
 		if got, _ := p.last(motion); got != discovery.On {
 			t.Fatalf("motion = %q after a new clip, want ON", got)
 		}
 		h := p.history(motion)
 		on := h[len(h)-1].at
-		// A second clip 20 s later extends the hold.
-		time.Sleep(14 * time.Second)
+		// A second clip 10 s later is seen within 16.5 s, inside the hold:
+		// it extends the hold to 30 s after that.
+		time.Sleep(time.Until(on.Add(10 * time.Second)))
 		c.mu.Lock()
 		c.media = append(c.media, clip(2))
 		c.mu.Unlock()
@@ -200,7 +205,7 @@ func TestMotionHoldTimer(t *testing.T) {
 			t.Fatalf("motion = %q after the hold, want OFF", last.payload)
 		}
 		if held := last.at.Sub(on); held < 40*time.Second || held > 65*time.Second {
-			t.Errorf("motion held %s, want ~30s past the second clip (~50s)", held)
+			t.Errorf("motion held %s, want ~30s past the second clip (~50s); history %v; media polls %v", held, h, c.mediaCalls)
 		}
 		if n := len(p.history(b.topics.Events())); n != 2 {
 			t.Errorf("%d events, want 2", n)
