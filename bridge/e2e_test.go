@@ -213,3 +213,51 @@ func TestE2EMotionEventAndHold(t *testing.T) {
 		t.Fatalf("%d events on the second refresh, want 0", n)
 	}
 }
+
+// TestE2EDrivesEveryDiscoveryCommand reads the retained discovery configs,
+// sends every payload HA would send on every command topic, and checks the
+// declared state topic follows and every retained state payload is one HA
+// accepts.
+func TestE2EDrivesEveryDiscoveryCommand(t *testing.T) {
+	e := newEnv(t)
+	var msgs []discovery.Message
+	for topic, p := range e.retained("homeassistant/#") {
+		msgs = append(msgs, discovery.Message{Topic: topic, Payload: p, Retained: true})
+	}
+	cmds := discovery.Commands(msgs)
+	if len(cmds) < 10 {
+		t.Fatalf("only %d command topics in the retained discovery", len(cmds))
+	}
+	for _, c := range cmds {
+		if strings.Contains(c.Topic, "/bridge/auth_") {
+			continue // login entities: covered by the auth tests
+		}
+		for _, p := range c.Payloads {
+			mark := e.rec.Mark()
+			e.set(strings.TrimSuffix(c.Topic, "/set"), p)
+			switch {
+			case c.StateTopic != "" && c.Component == "alarm_control_panel":
+				want := map[string]string{discovery.ArmAway: discovery.ArmedAway, discovery.Disarm: discovery.Disarmed}[p]
+				e.rec.WaitForAfter(t, mark, c.StateTopic, mqtttest.Equals(want))
+			case c.StateTopic != "":
+				e.rec.WaitForAfter(t, mark, c.StateTopic, mqtttest.Equals(p))
+			default:
+				// Buttons: a sentinel request answered after the button's work.
+				e.request(OpAuthVerify, map[string]any{"code": "1"})
+			}
+		}
+	}
+	contract := discovery.StateContract(msgs)
+	for topic, p := range e.retained(e.topics.Root + "/#") {
+		if check, ok := contract[topic]; ok {
+			if err := check(p); err != nil {
+				t.Errorf("retained %s = %.60q: %v", topic, p, err)
+			}
+		}
+	}
+	for _, topic := range discovery.NonRetainedTopics(msgs) {
+		if _, ok := e.retained(topic)[topic]; ok {
+			t.Errorf("%s is retained", topic)
+		}
+	}
+}
