@@ -219,7 +219,13 @@ func testHomescreen() *blink.Homescreen {
 
 // newUnitBridge builds a bridge on fakes, ready to publish (as after
 // OnConnect), without connecting anywhere.
-func newUnitBridge(t *testing.T, c *fakeCloud, tweak func(*Options)) (*Bridge, *fakePub) {
+func newUnitBridge(t testing.TB, c *fakeCloud, tweak func(*Options)) (*Bridge, *fakePub) {
+	t.Helper()
+	return newPubBridge(t, c, tweak)
+}
+
+// newPubBridge is newUnitBridge for any Cloud.
+func newPubBridge(t testing.TB, c Cloud, tweak func(*Options)) (*Bridge, *fakePub) {
 	t.Helper()
 	o := Options{
 		Cloud:             c,

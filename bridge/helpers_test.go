@@ -19,7 +19,7 @@ import (
 // env is one end-to-end setup: the fake Blink cloud, the real client, an
 // in-process broker, a recorder subscribed to everything, and the bridge.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	fake     *blinkfake.Server
 	client   *blink.Client
 	broker   *mqtttest.Broker
@@ -56,7 +56,7 @@ func testLogger(t testing.TB) zerolog.Logger {
 
 // newEnv builds everything and starts the bridge; it is ready when the
 // bridge said online and published the first network's alarm state.
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	var cfg envConfig
 	for _, o := range opts {
@@ -207,7 +207,7 @@ func (e *env) set(stateTopic, payload string) {
 	e.rec.Publish(e.t, discovery.Set(stateTopic), []byte(payload), false)
 }
 
-func deviceOf(t *testing.T, fake *blinkfake.Server, f blink.Family) blinkfake.Device {
+func deviceOf(t testing.TB, fake *blinkfake.Server, f blink.Family) blinkfake.Device {
 	t.Helper()
 	for _, d := range fake.DevicesOf(f) {
 		if n, ok := fake.Network(d.NetworkID); ok && n.SyncModule != nil {
