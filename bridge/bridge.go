@@ -175,7 +175,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.wg.Go(func() { b.runRepublisher(work) })
 
 	<-ctx.Done()
+	b.workersMu.Lock() // no worker starts after this (WaitGroup.Add before Wait)
 	b.shuttingDown.Store(true)
+	b.workersMu.Unlock()
 	cancelWork()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()

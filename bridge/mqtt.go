@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/rs/zerolog"
 )
 
 // publisher is the bridge's narrow view of the MQTT connection, so state
@@ -147,3 +149,25 @@ func (b *Bridge) clientOptions() (*paho.ClientOptions, error) {
 	}
 	return o, nil
 }
+
+// PahoLogger adapts a zerolog.Logger to paho's package-level loggers
+// (paho.ERROR, paho.CRITICAL, paho.WARN, paho.DEBUG), which v1.5.1 shares by
+// every client in the process. Assign them once, in main:
+//
+//	paho.ERROR = bridge.PahoLogger{L: log, Level: zerolog.ErrorLevel}
+type PahoLogger struct {
+	L     zerolog.Logger
+	Level zerolog.Level
+}
+
+// Println logs its arguments as one message.
+func (p PahoLogger) Println(v ...any) {
+	p.L.WithLevel(p.Level).Str("component", "paho").Msg(strings.TrimSpace(fmt.Sprintln(v...)))
+}
+
+// Printf logs a formatted message.
+func (p PahoLogger) Printf(format string, v ...any) {
+	p.L.WithLevel(p.Level).Str("component", "paho").Msg(strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+var _ paho.Logger = PahoLogger{}

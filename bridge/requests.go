@@ -301,7 +301,10 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 		// connection said online (go-notes §1.4): say it again.
 		if !m.Retained() && string(m.Payload()) == offline && !b.shuttingDown.Load() && c.IsConnectionOpen() {
 			b.logMQTT.Info().Msg("saw our own will after reconnecting; publishing online again")
-			c.Publish(b.topics.BridgeState(), 1, true, online)
+			// QoS 0: a QoS 1 publish still queued when the connection drops
+			// hits a data race in paho v1.5.1's resume; OnConnect says
+			// online (QoS 1) again after any reconnect anyway.
+			c.Publish(b.topics.BridgeState(), 0, true, online)
 		}
 	case topic == b.birth:
 		if strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
