@@ -164,7 +164,9 @@ func (b *Bridge) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
 	b.runCtx = work
+	b.mu.Lock()
 	b.pub = pahoPublisher{client}
+	b.mu.Unlock()
 
 	b.logMQTT.Info().Str("broker", redactURL(b.opts.MQTT.URL)).Str("client_id", b.opts.MQTT.ClientID).Msg("connecting")
 	// With ConnectRetry the token completes only once a connection is up;

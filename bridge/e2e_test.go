@@ -261,3 +261,25 @@ func TestE2EDrivesEveryDiscoveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestE2EHealthAndInfo(t *testing.T) {
+	e := newEnv(t)
+	h := e.bridge.Health()
+	if !h.MQTTConnected || h.Auth != AuthOK || h.LastPoll.IsZero() {
+		t.Fatalf("Health = %+v", h)
+	}
+	info := e.retained(e.topics.BridgeInfo())[e.topics.BridgeInfo()]
+	var got infoPayload
+	if err := json.Unmarshal(info, &got); err != nil {
+		t.Fatalf("bridge/info %q: %v", info, err)
+	}
+	nets, devs := len(e.fake.Networks()), len(e.fake.Devices())
+	if got.Version != "test" || got.AccountID != e.fake.AccountID() || got.Tier != e.fake.Config().Tier ||
+		got.Networks != nets || got.Devices != devs || got.LastPoll == nil || got.APICallsLastHour == 0 || got.AuthState != AuthOK {
+		t.Errorf("bridge/info = %s; want %d networks, %d devices, account %d", info, nets, devs, e.fake.AccountID())
+	}
+	auth := e.retained(e.topics.BridgeAuth())[e.topics.BridgeAuth()]
+	if string(auth) != `{"state":"ok","detail":""}` {
+		t.Errorf("bridge/auth = %s", auth)
+	}
+}
