@@ -27,7 +27,15 @@ type fakeCloud struct {
 	hsCalls    []time.Time
 	mediaCalls []time.Time
 	cmds       []string
+	cmdLog     []cmdCall
+	cmdDelay   time.Duration // each command takes this long (fake time in a bubble)
 	stats      blink.Stats
+}
+
+type cmdCall struct {
+	name       string
+	net        int64
+	start, end time.Time
 }
 
 func (f *fakeCloud) Homescreen(context.Context) (*blink.Homescreen, error) {
@@ -53,34 +61,48 @@ func (f *fakeCloud) MediaChanged(context.Context, time.Time) ([]blink.Media, err
 	return append([]blink.Media(nil), f.media...), nil
 }
 
-func (f *fakeCloud) command(name string) (*blink.CommandResult, error) {
+func (f *fakeCloud) command(ctx context.Context, name string, net int64) (*blink.CommandResult, error) {
+	start := time.Now()
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	delay, err := f.cmdDelay, f.cmdErr
 	f.cmds = append(f.cmds, name)
-	if f.cmdErr != nil {
-		return nil, f.cmdErr
+	f.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	f.mu.Lock()
+	f.cmdLog = append(f.cmdLog, cmdCall{name, net, start, time.Now()})
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	return &blink.CommandResult{}, nil
 }
 
-func (f *fakeCloud) Arm(_ context.Context, n int64) (*blink.CommandResult, error) {
-	return f.command("arm")
+func (f *fakeCloud) Arm(ctx context.Context, n int64) (*blink.CommandResult, error) {
+	return f.command(ctx, "arm", n)
 }
 
-func (f *fakeCloud) Disarm(_ context.Context, n int64) (*blink.CommandResult, error) {
-	return f.command("disarm")
+func (f *fakeCloud) Disarm(ctx context.Context, n int64) (*blink.CommandResult, error) {
+	return f.command(ctx, "disarm", n)
 }
 
-func (f *fakeCloud) SetMotionDetection(_ context.Context, d blink.DeviceRef, on bool) (*blink.CommandResult, error) {
-	return f.command("motion")
+func (f *fakeCloud) SetMotionDetection(ctx context.Context, d blink.DeviceRef, on bool) (*blink.CommandResult, error) {
+	return f.command(ctx, "motion", d.NetworkID)
 }
 
-func (f *fakeCloud) RequestThumbnail(context.Context, blink.DeviceRef) (*blink.CommandResult, error) {
-	return f.command("thumbnail")
+func (f *fakeCloud) RequestThumbnail(ctx context.Context, d blink.DeviceRef) (*blink.CommandResult, error) {
+	return f.command(ctx, "thumbnail", d.NetworkID)
 }
 
-func (f *fakeCloud) RecordClip(context.Context, blink.DeviceRef) (*blink.CommandResult, error) {
-	return f.command("clip")
+func (f *fakeCloud) RecordClip(ctx context.Context, d blink.DeviceRef) (*blink.CommandResult, error) {
+	return f.command(ctx, "clip", d.NetworkID)
 }
 
 func (f *fakeCloud) Download(context.Context, string, int64) ([]byte, string, error) {

@@ -1,0 +1,128 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
+
+// startWorkers makes b accept requests without MQTT: enqueue needs the run
+// context that Run would set.
+func startWorkers(t *testing.T, b *Bridge) context.CancelFunc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	b.runCtx = ctx
+	b.applyHomescreen(ctx, cloneHS(b.cloud.(*fakeCloud).hs), time.Now())
+	return func() {
+		b.workersMu.Lock()
+		b.shuttingDown.Store(true)
+		b.workersMu.Unlock()
+		cancel()
+		b.wg.Wait()
+	}
+}
+
+func mustRequest(t *testing.T, op, body string) *request {
+	t.Helper()
+	r, err := parseRequest(op, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestCommandsSerialisedPerNetworkParallelAcross(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: 2 * time.Second}
+		b, _ := newUnitBridge(t, c, func(o *Options) { o.CommandSpacing = 5 * time.Second })
+		stop := startWorkers(t, b)
+		start := time.Now()
+		b.enqueue(mustRequest(t, OpArm, `{"network": 4321}`))
+		b.enqueue(mustRequest(t, OpDisarm, `{"network": 4321}`))
+		b.enqueue(mustRequest(t, OpMotionDetection, `{"device": 555, "enabled": false}`))
+		b.enqueue(mustRequest(t, OpArm, `{"network": 4400}`))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		stop()
+		var home []cmdCall
+		for _, cl := range c.cmdLog {
+			switch cl.net {
+			case 4321:
+				home = append(home, cl)
+			case 4400:
+				if cl.start.Sub(start) > time.Second {
+					t.Errorf("network 4400 waited %s behind network 4321", cl.start.Sub(start))
+				}
+			}
+		}
+		if len(home) != 3 {
+			t.Fatalf("network 4321 ran %d commands, want 3", len(home))
+		}
+		for i := 1; i < len(home); i++ {
+			if home[i].start.Before(home[i-1].end) {
+				t.Errorf("%s started before %s ended", home[i].name, home[i-1].name)
+			}
+			if gap := home[i].start.Sub(home[i-1].start); gap < 5*time.Second {
+				t.Errorf("%s started %s after %s, want ≥ 5s", home[i].name, gap, home[i-1].name)
+			}
+		}
+	})
+}
+
+func TestFullQueueAnswersBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: time.Hour}
+		b, p := newUnitBridge(t, c, func(o *Options) { o.QueueSize = 1 })
+		stop := startWorkers(t, b)
+		defer stop()
+		for i := range 3 {
+			r := mustRequest(t, OpArm, `{"network": 4321, "transaction": `+string(rune('0'+i))+`}`)
+			b.enqueue(r)
+			synctest.Wait() // the worker takes the first one off the queue
+		}
+		resp, ok := p.last(b.topics.Response(OpArm))
+		if !ok {
+			t.Fatal("no response")
+		}
+		var got response
+		if err := json.Unmarshal([]byte(resp), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != "error" || !strings.Contains(got.Error, "busy") || string(got.Transaction) != "2" {
+			t.Errorf("third request answered %s, want a busy error for transaction 2", resp)
+		}
+		if n := len(p.history(b.topics.Response(OpArm))); n != 1 {
+			t.Errorf("%d responses while two requests are pending, want 1", n)
+		}
+	})
+}
+
+func TestShutdownAnswersPendingRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: time.Hour}
+		b, p := newUnitBridge(t, c, nil)
+		stop := startWorkers(t, b)
+		b.enqueue(mustRequest(t, OpArm, `{"network": 4321, "transaction": 1}`))
+		b.enqueue(mustRequest(t, OpDisarm, `{"network": 4321, "transaction": 2}`))
+		synctest.Wait()
+		stop()
+		h := append(p.history(b.topics.Response(OpArm)), p.history(b.topics.Response(OpDisarm))...)
+		if len(h) != 2 {
+			t.Fatalf("%d responses, want one per request", len(h))
+		}
+		for _, m := range h {
+			if !strings.Contains(m.payload, "shutting down") {
+				t.Errorf("response %s, want shutting down", m.payload)
+			}
+		}
+		// The alarm went back from arming to the known state.
+		if got, _ := p.last(b.topics.NetworkEntity(4321, discovery.EntityAlarm)); got != discovery.ArmedAway {
+			t.Errorf("alarm = %q after an interrupted arm, want %q", got, discovery.ArmedAway)
+		}
+	})
+}
