@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -281,5 +282,65 @@ func TestE2EHealthAndInfo(t *testing.T) {
 	auth := e.retained(e.topics.BridgeAuth())[e.topics.BridgeAuth()]
 	if string(auth) != `{"state":"ok","detail":""}` {
 		t.Errorf("bridge/auth = %s", auth)
+	}
+}
+
+// fakeAuth is an Authenticator that accepts one code.
+type fakeAuth struct {
+	b     *Bridge
+	want  blink.Secret
+	codes chan blink.Secret
+}
+
+func (a *fakeAuth) SubmitCode(_ context.Context, code blink.Secret) error {
+	a.codes <- code
+	if code != a.want {
+		a.b.SetAuthState(AuthCodeRequired, "that code was not accepted")
+		return blink.ErrInvalidCode
+	}
+	a.b.SetAuthState(AuthOK, "logged in")
+	return nil
+}
+
+func (a *fakeAuth) StartLogin(context.Context) error {
+	a.b.SetAuthState(AuthCodeRequired, "code sent by sms")
+	return nil
+}
+
+func TestE2ETwoFactorOverMQTT(t *testing.T) {
+	auth := &fakeAuth{want: "246810", codes: make(chan blink.Secret, 8)}
+	e := newEnv(t, withOptions(func(o *Options) { o.Auth = auth }))
+	auth.b = e.bridge
+	if resp := e.request(OpAuthLogin, map[string]any{}); resp["status"] != "ok" {
+		t.Fatalf("auth/login: %v", resp)
+	}
+	e.rec.WaitFor(t, e.topics.BridgeAuth(), mqtttest.Contains(`"code_required"`))
+
+	resp := e.request(OpAuthVerify, map[string]any{"code": "111111", "transaction": "w"})
+	if resp["status"] != "error" || !strings.Contains(fmt.Sprint(resp["error"]), "wrong or has expired") {
+		t.Fatalf("wrong code answered %v", resp)
+	}
+	if c := <-auth.codes; c != "111111" {
+		t.Fatalf("authenticator got %q", c.Reveal())
+	}
+
+	// Home Assistant: type the code into the text entity, press submit.
+	mark := e.rec.Mark()
+	e.set(e.topics.BridgeEntity(discovery.BridgeAuthCode), "246810")
+	e.rec.WaitForAfter(t, mark, e.topics.BridgeEntity(discovery.BridgeAuthCode), mqtttest.Equals("******"))
+	e.set(e.topics.BridgeEntity(discovery.BridgeAuthSubmit), discovery.Press)
+	if c := <-auth.codes; c != "246810" {
+		t.Fatalf("authenticator got %q", c.Reveal())
+	}
+	e.rec.WaitForAfter(t, mark, e.topics.BridgeAuth(), mqtttest.Contains(`"ok"`))
+	e.rec.WaitForAfter(t, mark, e.topics.BridgeEntity(discovery.BridgeAuthCode), mqtttest.Equals(""))
+	for _, m := range e.rec.Messages() {
+		if !strings.HasSuffix(m.Topic, "/set") && !strings.Contains(m.Topic, "/request/") &&
+			(bytes.Contains(m.Payload, []byte("246810")) || bytes.Contains(m.Payload, []byte("111111"))) {
+			t.Errorf("the code leaked on %s", m.Topic)
+		}
+	}
+	if logs := e.logs.String(); strings.Contains(logs, "246810") || strings.Contains(logs, "111111") {
+		t.Errorf("a 2FA code appears in the logs")
 	}
 }

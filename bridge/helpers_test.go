@@ -1,9 +1,12 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +35,26 @@ type env struct {
 	bridge *Bridge
 	cancel context.CancelFunc
 	done   chan error
+	// logs holds every log line of the bridge (not the client).
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type envConfig struct {
@@ -62,7 +85,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e := &env{t: t, topics: discovery.Topics{Root: "blink2mqtt"}}
+	e := &env{t: t, topics: discovery.Topics{Root: "blink2mqtt"}, logs: &syncBuffer{}}
 	e.fake = blinkfake.New(t, cfg.fake)
 	e.client = newFakeClient(t, e.fake, cfg.client)
 	e.url = cfg.url
@@ -89,7 +112,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		HoldTime:          time.Hour,
 		CommandSpacing:    time.Millisecond,
 		StateDir:          e.stateDir,
-		Logger:            testLogger(t),
+		Logger:            zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), e.logs)).With().Timestamp().Logger(),
 		Version:           "test",
 	}
 	if cfg.bridge != nil {
