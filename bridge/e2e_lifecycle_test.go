@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
@@ -208,7 +209,11 @@ func TestE2EBadInputs(t *testing.T) {
 				payload = strings.Replace(payload, "{", `{"transaction":"bad-1",`, 1)
 				payload = strings.Replace(payload, ",}", "}", 1)
 			}
+			logsBefore := strings.Count(e.logs.String(), "\n")
 			resp := e.request(tc.op, payload)
+			if n := strings.Count(e.logs.String(), "\n") - logsBefore; n != 1 {
+				t.Errorf("%d log lines for one bad request, want 1", n)
+			}
 			if resp["status"] != "error" || !strings.Contains(fmt.Sprint(resp["error"]), tc.want) {
 				t.Fatalf("response = %v, want an error containing %q", resp, tc.want)
 			}
@@ -333,5 +338,30 @@ func TestE2EDiscoveryOffRemovesLedgerConfigs(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, ledgerFileName))
 	if err := json.Unmarshal(data, &l); err != nil || len(l.Topics) != 0 {
 		t.Fatalf("ledger after discovery off = %s (err %v)", data, err)
+	}
+}
+
+func TestE2EShutdownPublishesOfflineAndClipsFromDowntimeOnce(t *testing.T) {
+	e := newEnv(t)
+	d := deviceOf(t, e.fake, blink.FamilyOwl)
+	start := time.Now()
+	e.stop()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Run took %s to return", took)
+	}
+	if got := e.retained(e.topics.BridgeState())[e.topics.BridgeState()]; string(got) != offline {
+		t.Fatalf("bridge/state after shutdown = %q, want offline", got)
+	}
+	m := e.fake.TriggerMotion(d.ID, "pir") // while the bridge is down
+	mark := e.rec.Mark()
+	e.start()
+	ev := e.rec.WaitForAfter(t, mark, e.topics.Events(), mqtttest.Contains(fmt.Sprintf(`"id":%d`, m.ID)))
+	var got eventPayload
+	if err := json.Unmarshal(ev.Payload, &got); err != nil || !got.CreatedAt.Equal(m.CreatedAt.UTC().Truncate(time.Second)) && !got.CreatedAt.Equal(m.CreatedAt.UTC()) {
+		t.Errorf("downtime event created_at = %v, want the clip's %v", got.CreatedAt, m.CreatedAt)
+	}
+	e.request(OpRefresh, map[string]any{})
+	if n := e.rec.Count(mark, e.topics.Events()); n != 1 {
+		t.Errorf("%d events for one downtime clip, want 1", n)
 	}
 }
