@@ -46,7 +46,9 @@ type Bridge struct {
 	// store an updated copy, so readers may use it outside mu.
 	hs        *blink.Homescreen
 	hsStarted time.Time // when the request behind hs was sent
-	lastPoll  time.Time
+	// hsSnap mirrors hs for readers that must not wait for mu (handlers).
+	hsSnap   atomic.Pointer[blink.Homescreen]
+	lastPoll time.Time
 	// netCmdAt / devCmdAt: when the last command on a network / device
 	// completed; a homescreen requested before then is older than the
 	// command's result and must not undo it.
@@ -340,6 +342,12 @@ func (b *Bridge) viewLocked() *stateView {
 			info:         b.info.payload,
 		},
 	}
+}
+
+// setHSLocked stores a new homescreen.
+func (b *Bridge) setHSLocked(hs *blink.Homescreen) {
+	b.hs = hs
+	b.hsSnap.Store(hs)
 }
 
 // SetAuthState records a new auth state (used by the Authenticator and

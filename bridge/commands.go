@@ -28,23 +28,16 @@ func (b *Bridge) enqueue(r *request) {
 		b.reject(r, r.op, err)
 		return
 	}
-	if r.op == discovery.BridgeAuthCode {
-		b.mu.Lock()
-		b.pendingCode = r.code
-		b.syncLocked()
-		b.mu.Unlock()
-		return
-	}
 	q := b.worker(key)
 	if q == nil {
-		b.respond(r, nil, errShuttingDown)
+		go b.respond(r, nil, errShuttingDown)
 		return
 	}
 	select {
 	case q <- r:
 	default:
 		b.logCmd.Warn().Str("op", r.op).Str("queue", key).Msg("queue full; request refused")
-		b.respond(r, nil, errQueueFull)
+		go b.respond(r, nil, errQueueFull)
 	}
 }
 
@@ -62,9 +55,7 @@ func (b *Bridge) resolve(r *request) (string, error) {
 	case OpAuthVerify, OpAuthLogin, discovery.BridgeAuthCode:
 		return "auth", nil
 	}
-	b.mu.Lock()
-	hs := b.hs
-	b.mu.Unlock()
+	hs := b.hsSnap.Load() // not b.mu: a handler must never wait for a publish
 	if hs == nil {
 		return "", badInput("no Blink state yet; try again after the first poll")
 	}
@@ -203,6 +194,12 @@ func (b *Bridge) execute(ctx context.Context, r *request) {
 		err = b.doAuthVerify(ctx, r)
 	case OpAuthLogin:
 		err = b.doAuthLogin(ctx)
+	case discovery.BridgeAuthCode:
+		b.mu.Lock()
+		b.pendingCode = r.code
+		b.syncLocked()
+		b.mu.Unlock()
+		return // the text entity's value: nothing to answer or log
 	default:
 		err = badInput("unknown operation %q", r.op)
 	}
@@ -245,7 +242,7 @@ func (b *Bridge) doAlarm(ctx context.Context, r *request) (any, error) {
 	delete(b.alarm, r.network)
 	if err == nil {
 		b.netCmdAt[r.network] = time.Now()
-		b.hs = withNetwork(b.hs, r.network, func(n *blink.Network) { n.Armed = arm })
+		b.setHSLocked(withNetwork(b.hs, r.network, func(n *blink.Network) { n.Armed = arm }))
 	}
 	b.syncLocked()
 	b.mu.Unlock()
@@ -265,7 +262,7 @@ func (b *Bridge) doMotionDetection(ctx context.Context, r *request) (any, error)
 	b.mu.Lock()
 	if err == nil {
 		b.devCmdAt[devKey{r.network, r.device}] = time.Now()
-		b.hs = withDevice(b.hs, r.dev, func(d *blink.Device) { d.Enabled = r.enabled })
+		b.setHSLocked(withDevice(b.hs, r.dev, func(d *blink.Device) { d.Enabled = r.enabled }))
 	}
 	// On failure this puts HA's optimistic switch back.
 	delete(b.published, b.topics.DeviceEntity(r.network, r.device, discovery.EntityMotionDetection))

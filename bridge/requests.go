@@ -304,7 +304,7 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 			// QoS 0: a QoS 1 publish still queued when the connection drops
 			// hits a data race in paho v1.5.1's resume; OnConnect says
 			// online (QoS 1) again after any reconnect anyway.
-			c.Publish(b.topics.BridgeState(), 0, true, online)
+			go c.Publish(b.topics.BridgeState(), 0, true, online) // Publish may wait for a busy socket
 		}
 	case topic == b.birth:
 		if strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
@@ -334,7 +334,7 @@ func (b *Bridge) reject(r *request, op string, err error) {
 	b.logCmd.Warn().Str("op", op).Str("reason", err.Error()).Msg("rejected request")
 	b.emit(Event{Kind: EventBadInput, Name: op})
 	if r != nil && r.respond {
-		b.respond(r, nil, err)
+		go b.respond(r, nil, err) // Publish may wait for a busy socket; a handler must not
 	}
 }
 

@@ -163,7 +163,8 @@ func (b *Bridge) applyHomescreen(ctx context.Context, hs *blink.Homescreen, star
 		return
 	}
 	b.keepCommandResultsLocked(hs, started)
-	b.hs, b.hsStarted, b.lastPoll = hs, started, b.opts.Now()
+	b.setHSLocked(hs)
+	b.hsStarted, b.lastPoll = started, b.opts.Now()
 	if !b.info.cooldown.IsZero() && !b.opts.Now().Before(b.info.cooldown) {
 		b.info.cooldown = time.Time{}
 	}

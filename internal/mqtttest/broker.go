@@ -99,7 +99,15 @@ func (b *Broker) start(addr string) error {
 	b.mu.Lock()
 	b.addr = ln.Addr().String()
 	b.srv = srv
-	b.stop = func() { once.Do(func() { _ = srv.Close() }) }
+	b.stop = func() {
+		once.Do(func() {
+			// Close the socket before mochi drops its clients: otherwise a
+			// client reconnecting at once lands in the old accept backlog
+			// and waits out its connect timeout.
+			_ = ln.Close()
+			_ = srv.Close()
+		})
+	}
 	b.running = true
 	b.mu.Unlock()
 	return nil
