@@ -272,3 +272,5 @@ func newPubBridge(t testing.TB, c Cloud, tweak func(*Options)) (*Bridge, *fakePu
 	b.stateReady, b.discReady = true, true
 	return b, p
 }
+
+func topicsRoot(root string) discovery.Topics { return discovery.Topics{Root: root} }
