@@ -60,6 +60,7 @@ func (s *syncBuffer) String() string {
 type envConfig struct {
 	fake     blinkfake.Config
 	url      string // broker URL; "" starts an in-process broker
+	broker   *mqtttest.Broker
 	stateDir string
 	client   func(*blink.Options)
 	bridge   func(*Options)
@@ -69,6 +70,7 @@ type envOpt func(*envConfig)
 
 func withFake(c blinkfake.Config) envOpt       { return func(e *envConfig) { e.fake = c } }
 func withBroker(url string) envOpt             { return func(e *envConfig) { e.url = url } }
+func withTLSBroker(b *mqtttest.Broker) envOpt  { return func(e *envConfig) { e.broker = b } }
 func withStateDir(dir string) envOpt           { return func(e *envConfig) { e.stateDir = dir } }
 func withOptions(f func(*Options)) envOpt      { return func(e *envConfig) { e.bridge = f } }
 func withClient(f func(*blink.Options)) envOpt { return func(e *envConfig) { e.client = f } }
@@ -89,6 +91,9 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	e.fake = blinkfake.New(t, cfg.fake)
 	e.client = newFakeClient(t, e.fake, cfg.client)
 	e.url = cfg.url
+	if cfg.broker != nil {
+		e.broker, e.url = cfg.broker, cfg.broker.URL()
+	}
 	if e.url == "" {
 		e.broker = mqtttest.StartBroker(t)
 		e.url = e.broker.URL()

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
 func TestBrokerURL(t *testing.T) {
@@ -124,5 +127,33 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	if id := DefaultClientID("blink2mqtt"); len(id) > 23 || id != DefaultClientID("blink2mqtt") || id == DefaultClientID("other") {
 		t.Errorf("DefaultClientID = %q: want stable, ≤ 23 characters, different per root", id)
+	}
+}
+
+// TestE2ETLSBroker connects over mqtts:// with a CA file and a client
+// certificate, and arms through the encrypted connection.
+func TestE2ETLSBroker(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir)
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(cert)
+	pool.AppendCertsFromPEM(pem)
+	broker := mqtttest.StartBrokerTLS(t, &tls.Config{
+		Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool,
+		MinVersion: tls.VersionTLS12,
+	})
+	e := newEnv(t, withTLSBroker(broker), withOptions(func(o *Options) {
+		o.MQTT.CAFile, o.MQTT.CertFile, o.MQTT.KeyFile = cert, cert, key
+	}))
+	if !strings.HasPrefix(e.url, "mqtts://") {
+		t.Fatalf("broker URL %s", e.url)
+	}
+	resp := e.request(OpDisarm, map[string]any{"network": e.fake.Networks()[0].ID})
+	if resp["status"] != "ok" {
+		t.Fatalf("disarm over TLS: %v", resp)
 	}
 }

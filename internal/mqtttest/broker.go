@@ -6,6 +6,7 @@
 package mqtttest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 // persistence).
 type Broker struct {
 	addr     string
+	tls      *tls.Config
 	sessions *sessionHook
 
 	inlineMu sync.Mutex
@@ -87,6 +89,9 @@ func (b *Broker) start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
+	if b.tls != nil {
+		ln = tls.NewListener(ln, b.tls)
+	}
 	if err := srv.AddListener(listeners.NewNet("t", ln)); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("add listener: %w", err)
@@ -113,6 +118,17 @@ func (b *Broker) start(addr string) error {
 	return nil
 }
 
+// StartBrokerTLS is StartBroker with a TLS listener (clients use mqtts://).
+func StartBrokerTLS(t testing.TB, cfg *tls.Config) *Broker {
+	t.Helper()
+	b := &Broker{sessions: newSessionHook(), tls: cfg}
+	if err := b.start("127.0.0.1:0"); err != nil {
+		t.Fatalf("mqtttest: start TLS broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string {
 	b.mu.Lock()
@@ -120,8 +136,13 @@ func (b *Broker) Addr() string {
 	return b.addr
 }
 
-// URL is the broker's address as an mqtt:// URL.
-func (b *Broker) URL() string { return "mqtt://" + b.Addr() }
+// URL is the broker's address as an mqtt:// (or, with TLS, mqtts://) URL.
+func (b *Broker) URL() string {
+	if b.tls != nil {
+		return "mqtts://" + b.Addr()
+	}
+	return "mqtt://" + b.Addr()
+}
 
 // Server returns the running mochi server (nil while stopped).
 func (b *Broker) Server() *mochi.Server {
