@@ -365,3 +365,24 @@ func TestE2EShutdownPublishesOfflineAndClipsFromDowntimeOnce(t *testing.T) {
 		t.Errorf("%d events for one downtime clip, want 1", n)
 	}
 }
+
+// TestE2ERetainedBirthDoesNotRepublishOnConnect: some users retain HA's
+// birth message; it then arrives on every subscribe and must not double
+// the snapshot OnConnect just published.
+func TestE2ERetainedBirthDoesNotRepublishOnConnect(t *testing.T) {
+	broker := mqtttest.StartBroker(t)
+	broker.Server().Publish("homeassistant/status", []byte("online"), true, 0)
+	e := newEnv(t, withBrokerOf(broker))
+	net := e.fake.Networks()[0]
+	sessions := broker.Sessions("bridge-test")
+	mark := e.rec.Mark()
+	if err := broker.Kick("bridge-test"); err != nil {
+		t.Fatal(err)
+	}
+	broker.WaitSessions(t, "bridge-test", sessions+1)
+	e.waitRepublished(mark)
+	e.request(OpRefresh, map[string]any{}) // a sentinel after any second republish
+	if n := e.rec.Count(mark, e.alarmTopic(net.ID)); n != 1 {
+		t.Errorf("alarm published %d times after a reconnect, want 1", n)
+	}
+}

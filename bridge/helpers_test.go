@@ -70,7 +70,7 @@ type envOpt func(*envConfig)
 
 func withFake(c blinkfake.Config) envOpt       { return func(e *envConfig) { e.fake = c } }
 func withBroker(url string) envOpt             { return func(e *envConfig) { e.url = url } }
-func withTLSBroker(b *mqtttest.Broker) envOpt  { return func(e *envConfig) { e.broker = b } }
+func withBrokerOf(b *mqtttest.Broker) envOpt   { return func(e *envConfig) { e.broker = b } }
 func withStateDir(dir string) envOpt           { return func(e *envConfig) { e.stateDir = dir } }
 func withOptions(f func(*Options)) envOpt      { return func(e *envConfig) { e.bridge = f } }
 func withClient(f func(*blink.Options)) envOpt { return func(e *envConfig) { e.client = f } }

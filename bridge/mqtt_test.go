@@ -146,7 +146,7 @@ func TestE2ETLSBroker(t *testing.T) {
 		Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool,
 		MinVersion: tls.VersionTLS12,
 	})
-	e := newEnv(t, withTLSBroker(broker), withOptions(func(o *Options) {
+	e := newEnv(t, withBrokerOf(broker), withOptions(func(o *Options) {
 		o.MQTT.CAFile, o.MQTT.CertFile, o.MQTT.KeyFile = cert, cert, key
 	}))
 	if !strings.HasPrefix(e.url, "mqtts://") {

@@ -307,7 +307,9 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 			go c.Publish(b.topics.BridgeState(), 0, true, online) // Publish may wait for a busy socket
 		}
 	case topic == b.birth:
-		if strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
+		// A retained birth arrives on every (re)subscribe, right after
+		// OnConnect republished everything; only a live one means HA restarted.
+		if !m.Retained() && strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
 			b.signal(b.republish)
 		}
 	case strings.HasPrefix(topic, b.topics.RequestPrefix()):
