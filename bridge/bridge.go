@@ -38,8 +38,10 @@ type Bridge struct {
 	// runCtx is cancelled when Run begins to shut down.
 	runCtx context.Context
 
-	running      atomic.Bool
-	shuttingDown atomic.Bool
+	running         atomic.Bool
+	shuttingDown    atomic.Bool
+	connectFailures atomic.Int64
+	connections     atomic.Int64
 
 	mu sync.Mutex // guards the fields below
 	// hs is the latest homescreen. It is never modified in place: commands
@@ -224,8 +226,9 @@ func (b *Bridge) onConnect(c paho.Client) {
 	if err := await(ctx, c.Publish(b.topics.BridgeState(), 1, true, online)); err != nil {
 		b.logMQTT.Error().Err(err).Msg("publish online failed")
 	}
-	b.logMQTT.Info().Msg("connected")
-	b.emit(Event{Kind: EventMQTT, Name: "connected"})
+	n := b.connections.Add(1)
+	b.logMQTT.Info().Int64("connection", n).Msg("connected")
+	b.emit(Event{Kind: EventMQTT, Name: "connected", Count: int(n)})
 	b.republishAll(ctx)
 }
 

@@ -187,7 +187,6 @@ func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 	if err := b.media.save(); err != nil {
 		b.logMedia.Error().Err(err).Msg("could not save the media watermark; a restart may publish these events again")
 	}
-	b.emit(Event{Kind: EventMedia, Count: len(fresh)})
 	b.sync()
 	return len(fresh), nil
 }
@@ -225,6 +224,7 @@ func (b *Bridge) publishMedia(m blink.Media) {
 	b.pub.publish(b.topics.DeviceEntity(m.NetworkID, m.DeviceID, discovery.EntityEvent), 0, false, et)
 	b.logMedia.Info().Int64("media", m.ID).Str("type", typ).Int64("device", m.DeviceID).
 		Time("created_at", m.CreatedAt).Msg("new media")
+	b.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
 }
 
 func (b *Bridge) deviceLocked(k devKey) (blink.Device, bool) {

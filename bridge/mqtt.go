@@ -51,6 +51,29 @@ func awaitFor(ctx context.Context, d time.Duration, t paho.Token) error {
 	return await(ctx, t)
 }
 
+// onConnectionNotification logs failed connection attempts: the first, then
+// every tenth, so a wrong password or a broker that is down shows up in the
+// log without flooding it.
+func (b *Bridge) onConnectionNotification(_ paho.Client, n paho.ConnectionNotification) {
+	var reason error
+	switch n := n.(type) {
+	case paho.ConnectionNotificationBrokerFailed:
+		reason = n.Reason
+	case paho.ConnectionNotificationFailed:
+		reason = n.Reason
+	case paho.ConnectionNotificationConnected:
+		b.connectFailures.Store(0)
+		return
+	default:
+		return
+	}
+	b.emit(Event{Kind: EventMQTTConnectFailed, Err: reason})
+	if k := b.connectFailures.Add(1); k == 1 || k%10 == 0 {
+		b.logMQTT.Warn().Err(reason).Int64("attempts", k).Str("broker", redactURL(b.opts.MQTT.URL)).
+			Msg("cannot connect to the MQTT broker; retrying")
+	}
+}
+
 // brokerURL maps the configured URL scheme onto one paho dials.
 func brokerURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
@@ -137,7 +160,8 @@ func (b *Bridge) clientOptions() (*paho.ClientOptions, error) {
 		SetWill(b.topics.BridgeState(), offline, 1, true).
 		SetDefaultPublishHandler(func(paho.Client, paho.Message) {}).
 		SetOnConnectHandler(b.onConnect).
-		SetConnectionLostHandler(b.onConnectionLost)
+		SetConnectionLostHandler(b.onConnectionLost).
+		SetConnectionNotificationHandler(b.onConnectionNotification)
 	if m.Username != "" {
 		o.SetUsername(m.Username)
 	}

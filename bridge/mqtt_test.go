@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
@@ -155,5 +159,63 @@ func TestE2ETLSBroker(t *testing.T) {
 	resp := e.request(OpDisarm, map[string]any{"network": e.fake.Networks()[0].ID})
 	if resp["status"] != "ok" {
 		t.Fatalf("disarm over TLS: %v", resp)
+	}
+}
+
+func TestE2EBrokerCredentials(t *testing.T) {
+	broker := mqtttest.StartBrokerAuth(t, "bridge", "s3cret-pw")
+	e := newEnv(t, withBrokerOf(broker), withOptions(func(o *Options) {
+		o.MQTT.Username, o.MQTT.Password = "bridge", blink.Secret("s3cret-pw")
+	}))
+	if resp := e.request(OpRefresh, map[string]any{}); resp["status"] != "ok" {
+		t.Fatalf("refresh: %v", resp)
+	}
+	if strings.Contains(e.logs.String(), "s3cret-pw") {
+		t.Errorf("the broker password is in the logs")
+	}
+}
+
+func TestWrongBrokerPasswordIsLoggedAndRunStillStops(t *testing.T) {
+	broker := mqtttest.StartBrokerAuth(t, "bridge", "right")
+	logs := &syncBuffer{}
+	failed := make(chan error, 100)
+	b, err := New(Options{
+		Cloud: &fakeCloud{hs: testHomescreen(), session: true}, StateDir: t.TempDir(), Topics: topicsRoot("b2m"),
+		MQTT:   MQTTOptions{URL: broker.URL(), Username: "bridge", Password: "pw-WR0NG", ConnectRetryInterval: 50 * time.Millisecond},
+		Logger: zerolog.New(logs),
+		OnEvent: func(e Event) {
+			if e.Kind == EventMQTTConnectFailed {
+				select {
+				case failed <- e.Err:
+				default:
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	select {
+	case err := <-failed:
+		if err == nil || !strings.Contains(err.Error(), "not Authorized") {
+			t.Errorf("failure reason %v, want not Authorized", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no failed connection attempt reported")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s")
+	}
+	if l := logs.String(); !strings.Contains(l, "cannot connect to the MQTT broker") || strings.Contains(l, "pw-WR0NG") {
+		t.Errorf("logs: want one line about the refused connection and never the password:\n%s", l)
 	}
 }

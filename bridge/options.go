@@ -111,13 +111,15 @@ type EventKind string
 
 // Event kinds for Options.OnEvent.
 const (
-	EventPoll      EventKind = "poll"      // Name: "homescreen" or "media"; Err, Duration
-	EventCommand   EventKind = "command"   // Name: the op; Err, Duration
-	EventPublish   EventKind = "publish"   // Count: state messages published by one sync
-	EventMQTT      EventKind = "mqtt"      // Name: "connected" or "lost"; Err
-	EventMedia     EventKind = "media"     // Count: new media items published
-	EventBadInput  EventKind = "bad_input" // Name: the op or topic kind
-	EventAuthState EventKind = "auth"      // Name: the new AuthState
+	EventPoll    EventKind = "poll"    // Name: "homescreen" or "media"; Err, Duration
+	EventCommand EventKind = "command" // Name: the op; Err, Duration
+	EventPublish EventKind = "publish" // Count: state messages published by one sync
+	EventMQTT    EventKind = "mqtt"    // Name: "connected" (Count: connections so far, 1 = first) or "lost"; Err
+	EventMedia   EventKind = "media"   // one per new media item; Name: its event type (motion, liveview, snapshot)
+	// EventMQTTConnectFailed is one failed connection attempt; Err says why.
+	EventMQTTConnectFailed EventKind = "mqtt_connect_failed"
+	EventBadInput          EventKind = "bad_input" // Name: the op or topic kind
+	EventAuthState         EventKind = "auth"      // Name: the new AuthState
 )
 
 // Event is one thing the bridge did, for metrics.

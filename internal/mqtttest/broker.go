@@ -29,6 +29,8 @@ import (
 type Broker struct {
 	addr     string
 	tls      *tls.Config
+	user     string
+	pass     string
 	sessions *sessionHook
 
 	inlineMu sync.Mutex
@@ -60,7 +62,15 @@ func (b *Broker) start(addr string) error {
 		Capabilities: caps,
 		Logger:       slog.New(slog.DiscardHandler),
 	})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+	if b.user != "" {
+		ledger := &auth.Ledger{
+			Auth: auth.AuthRules{{Username: auth.RString(b.user), Password: auth.RString(b.pass), Allow: true}},
+			ACL:  auth.ACLRules{{Username: auth.RString(b.user), Filters: auth.Filters{"#": auth.ReadWrite}}},
+		}
+		if err := srv.AddHook(new(auth.Hook), &auth.Options{Ledger: ledger}); err != nil {
+			return fmt.Errorf("add auth hook: %w", err)
+		}
+	} else if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		return fmt.Errorf("add allow hook: %w", err)
 	}
 	if err := srv.AddHook(b.sessions, nil); err != nil {
@@ -116,6 +126,17 @@ func (b *Broker) start(addr string) error {
 	b.running = true
 	b.mu.Unlock()
 	return nil
+}
+
+// StartBrokerAuth is StartBroker accepting only user with password pass.
+func StartBrokerAuth(t testing.TB, user, pass string) *Broker {
+	t.Helper()
+	b := &Broker{sessions: newSessionHook(), user: user, pass: pass}
+	if err := b.start("127.0.0.1:0"); err != nil {
+		t.Fatalf("mqtttest: start broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return b
 }
 
 // StartBrokerTLS is StartBroker with a TLS listener (clients use mqtts://).
