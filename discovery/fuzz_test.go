@@ -22,7 +22,7 @@ func FuzzBuild(f *testing.F) {
 		opts := Options{Prefix: prefix, Topics: Topics{Root: root}, Version: "1.0.0",
 			HoldTime: time.Duration(holdSec) * time.Second, BridgeName: netName}
 		if opts.Validate() != nil {
-			t.Skip()
+			t.Skip("options the bridge refuses at start-up (Validate fails)")
 		}
 		families := []blink.Family{blink.FamilyCamera, blink.FamilyOwl, blink.FamilyDoorbell, "siren"}
 		d := blink.Device{ID: devID, NetworkID: netID, Family: families[int(fam)%len(families)],

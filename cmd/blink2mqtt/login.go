@@ -132,17 +132,17 @@ func explainLoginError(err error) error {
 		} else if rl.RetryAfter > 0 {
 			when = "in " + rl.RetryAfter.Round(time.Minute).String()
 		}
-		return fmt.Errorf("Blink is throttling logins from this account or address; try again %s, and don't retry in a loop: repeated logins get accounts locked (%w)", when, err)
+		return fmt.Errorf("login throttled by Blink: try again %s, and don't retry in a loop: repeated logins get accounts locked (%w)", when, err)
 	case errors.Is(err, blink.ErrBadCredentials):
-		return fmt.Errorf("Blink refused the e-mail or password; check them in the Blink app (%w)", err)
+		return fmt.Errorf("login refused: Blink did not accept the e-mail or password; check them in the Blink app (%w)", err)
 	case errors.Is(err, blink.ErrInvalidCode):
 		return fmt.Errorf("the verification code was wrong or has expired; run blink2mqtt login again to get a new one (%w)", err)
 	case errors.Is(err, blink.ErrNotAcceptable):
-		return fmt.Errorf("Blink answered 406 Not Acceptable: it rejected this client (hardware id or a block at Blink's firewall). Make sure you run the newest blink2mqtt; if it persists, wait an hour (%w)", err)
+		return fmt.Errorf("login rejected with 406 Not Acceptable: Blink refused this client (hardware id, or a block at Blink's firewall); make sure you run the newest blink2mqtt, and if it persists, wait an hour (%w)", err)
 	case errors.Is(err, blink.ErrCookiesLost):
-		return fmt.Errorf("Blink lost the login session between steps (empty cookies); run blink2mqtt login again (%w)", err)
+		return fmt.Errorf("login session lost between steps (Blink dropped its cookies); run blink2mqtt login again (%w)", err)
 	case errors.Is(err, blink.ErrUnreachable), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("Blink could not be reached; check the network and BLINK_OAUTH_URL / BLINK_REST_URL (%w)", err)
+		return fmt.Errorf("cannot reach Blink; check the network and BLINK_OAUTH_URL / BLINK_REST_URL (%w)", err)
 	default:
 		return fmt.Errorf("login failed: %w", err)
 	}

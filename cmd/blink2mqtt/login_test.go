@@ -72,7 +72,7 @@ func TestLoginCLIFailuresSayWhatToDo(t *testing.T) {
 		badPwd bool
 		want   string
 	}{
-		{name: "wrong password", badPwd: true, want: "refused the e-mail or password"},
+		{name: "wrong password", badPwd: true, want: "did not accept the e-mail or password"},
 		{name: "wrong code three times", cfg: blinkfake.Config{TwoFactor: true, Code: "246810"},
 			stdin: "1\n2\n3\n", want: "verification code was wrong or has expired"},
 		{name: "406", fault: &blinkfake.Fault{Endpoint: blinkfake.EpAuthorize, Status: 406},
@@ -81,7 +81,7 @@ func TestLoginCLIFailuresSayWhatToDo(t *testing.T) {
 			want: "don't retry in a loop"},
 		{name: "lost cookies", fault: &blinkfake.Fault{Endpoint: blinkfake.EpSignin, Status: 400,
 			Body: `{"error":"bad_request","error_cause":"empty_cookies","error_description":"Empty Cookies."}`},
-			want: "lost the login session"},
+			want: "login session lost"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
