@@ -126,3 +126,36 @@ func TestShutdownAnswersPendingRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleHomescreenDoesNotUndoACommand: a homescreen requested before a
+// command completed cannot know its result and must not flip the state
+// back; one requested afterwards is the truth again.
+func TestStaleHomescreenDoesNotUndoACommand(t *testing.T) {
+	c := &fakeCloud{hs: testHomescreen(), session: true}
+	b, p := newUnitBridge(t, c, nil)
+	stop := startWorkers(t, b)
+	defer stop()
+	ctx := t.Context()
+	alarm := b.topics.NetworkEntity(4321, discovery.EntityAlarm)
+	before := time.Now()
+	if _, err := b.doAlarm(ctx, &request{op: OpDisarm, network: 4321}); err != nil {
+		t.Fatal(err)
+	}
+	stale := testHomescreen() // still armed: requested before the disarm finished
+	b.applyHomescreen(ctx, stale, before)
+	if got, _ := p.last(alarm); got != discovery.Disarmed {
+		t.Fatalf("alarm = %q after a stale homescreen, want %q", got, discovery.Disarmed)
+	}
+	fresh := testHomescreen() // requested later and still armed: Blink's word wins
+	b.applyHomescreen(ctx, fresh, time.Now())
+	if got, _ := p.last(alarm); got != discovery.ArmedAway {
+		t.Fatalf("alarm = %q after a newer homescreen, want %q", got, discovery.ArmedAway)
+	}
+	// An answer older than the one applied is dropped altogether.
+	older := testHomescreen()
+	older.Networks[0].Armed = false
+	b.applyHomescreen(ctx, older, before)
+	if got, _ := p.last(alarm); got != discovery.ArmedAway {
+		t.Fatalf("alarm = %q after an out-of-order homescreen, want %q", got, discovery.ArmedAway)
+	}
+}

@@ -344,3 +344,30 @@ func TestE2ETwoFactorOverMQTT(t *testing.T) {
 		t.Errorf("a 2FA code appears in the logs")
 	}
 }
+
+func TestE2EFailedSwitchPutsHomeAssistantBack(t *testing.T) {
+	e := newEnv(t)
+	d := deviceOf(t, e.fake, blink.FamilyCamera)
+	topic := e.devTopic(d, discovery.EntityMotionDetection)
+	e.fake.FailNextCommand(523, "Camera offline")
+	mark := e.rec.Mark()
+	e.set(topic, onOff(!d.Enabled))
+	// HA's optimistic switch is corrected: the real state is published again.
+	e.rec.WaitForAfter(t, mark, topic, mqtttest.Equals(onOff(d.Enabled)))
+	if got, _ := e.fake.Device(d.ID); got.Enabled != d.Enabled {
+		t.Fatalf("fake device changed despite the failure")
+	}
+}
+
+func TestE2ERecordClip(t *testing.T) {
+	e := newEnv(t)
+	d := deviceOf(t, e.fake, blink.FamilyDoorbell)
+	resp := e.request(OpRecord, map[string]any{"device": d.ID, "transaction": "r"})
+	if resp["status"] != "ok" || resp["transaction"] != "r" {
+		t.Fatalf("record: %v", resp)
+	}
+	cmds := e.fake.Commands()
+	if last := cmds[len(cmds)-1]; last.Command != "clip" || last.DeviceID != d.ID {
+		t.Fatalf("last fake command = %+v, want a clip on %d", last, d.ID)
+	}
+}

@@ -23,6 +23,11 @@ const (
 	DefaultCommandSpacing    = 5 * time.Second
 	DefaultInfoInterval      = 5 * time.Minute
 	DefaultQueueSize         = 64
+	// DefaultPollBackoffBase and DefaultPollBackoffMax bound the backoff
+	// after failed polls (blink-api.md §4.2: start at 30–60 s, cap at
+	// 15–30 min).
+	DefaultPollBackoffBase = 30 * time.Second
+	DefaultPollBackoffMax  = 15 * time.Minute
 	// MaxRequestBytes is the largest request payload the bridge reads.
 	MaxRequestBytes = 64 << 10
 )
@@ -59,6 +64,22 @@ type Options struct {
 	InfoInterval time.Duration
 	// QueueSize bounds the request queue and each network's command queue.
 	QueueSize int
+
+	// PollBackoffBase is the first wait after a failed poll (default 30 s);
+	// it doubles per consecutive failure up to PollBackoffMax (default
+	// 15 min). Neither is ever shorter than the poll's own interval.
+	PollBackoffBase time.Duration
+	PollBackoffMax  time.Duration
+
+	// MediaDir, when set, is where new clips are saved as
+	// <MediaDir>/<network_id>/<device_id>/<created_at>_<media_id>.mp4; the
+	// event on <root>/events then carries the local path in "clip".
+	MediaDir string
+	// MediaRetention deletes saved clips older than this (0: keep).
+	MediaRetention time.Duration
+	// MediaMaxBytes deletes the oldest saved clips while all of them
+	// together are larger than this (0: no limit).
+	MediaMaxBytes int64
 
 	// StateDir holds the media watermark and the discovery ledger (required).
 	StateDir string
@@ -155,6 +176,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
+	}
+	if o.PollBackoffBase <= 0 {
+		o.PollBackoffBase = DefaultPollBackoffBase
+	}
+	if o.PollBackoffMax <= 0 {
+		o.PollBackoffMax = DefaultPollBackoffMax
 	}
 	if o.Now == nil {
 		o.Now = time.Now
