@@ -52,6 +52,7 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		return err
 	}
 	auth.report = b.SetAuthState
+	m.AuthState(string(b.Auth().State)) // the bridge emits changes only
 	log.Info().Str("version", buildVersion()).Str("mqtt", cfg.MQTTURL).Str("topic", cfg.MQTTTopic).Msg("blink2mqtt starting")
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -101,6 +102,8 @@ func metricsHook(m *metrics.Metrics) func(bridge.Event) {
 			m.Event(e.Name)
 		case bridge.EventAuthState:
 			m.AuthState(e.Name)
+		case bridge.EventBadInput:
+			m.BadRequest(e.Name)
 		}
 	}
 }

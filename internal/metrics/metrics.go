@@ -28,6 +28,7 @@ type Metrics struct {
 	mqttConnected   prometheus.Gauge
 	authState       *prometheus.GaugeVec
 	cooldowns       prometheus.Counter
+	badRequests     *prometheus.CounterVec
 }
 
 // AuthStates are the values of the auth_state label (contract.md §2).
@@ -80,10 +81,14 @@ func New() *Metrics {
 			Name: "blink2mqtt_rate_limit_cooldowns_total",
 			Help: "Times Blink throttled us (429, or 403 on REST) and calls paused.",
 		}),
+		badRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_bad_requests_total",
+			Help: "MQTT requests and commands refused as bad input, by op (\"set\" for …/set topics).",
+		}, []string{"op"}),
 	}
 	m.reg.MustRegister(m.blinkRequests, m.blinkDuration, m.pollDuration, m.pollFailures,
 		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
-		m.cooldowns,
+		m.cooldowns, m.badRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range AuthStates {
 		m.authState.WithLabelValues(s)
@@ -142,6 +147,9 @@ func (m *Metrics) AuthState(state string) {
 		m.authState.WithLabelValues(s).Set(v)
 	}
 }
+
+// BadRequest records one refused request or command.
+func (m *Metrics) BadRequest(op string) { m.badRequests.WithLabelValues(op).Inc() }
 
 // RateLimited records one throttling answer from Blink (a cooldown starts).
 func (m *Metrics) RateLimited() { m.cooldowns.Inc() }

@@ -22,6 +22,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.MQTTConnected(true)
 	m.AuthState("reauth_required")
 	m.RateLimited()
+	m.BadRequest("arm")
 	until := time.Now().Add(time.Hour).Truncate(time.Second)
 	m.WatchCooldown(func() time.Time { return until })
 
@@ -41,6 +42,7 @@ func TestMetricsExposition(t *testing.T) {
 		`blink2mqtt_auth_state{state="ok"} 0`,
 		`blink2mqtt_rate_limit_cooldowns_total 1`,
 		fmt.Sprintf("blink2mqtt_rate_limit_cooldown_until_seconds %g", float64(until.Unix())),
+		`blink2mqtt_bad_requests_total{op="arm"} 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {
