@@ -47,7 +47,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	log := newLogger(stderr, level, "auto")
 
-	fake, err := blinkfake.Start(blinkfake.Config{CommandPolls: 2})
+	fake, err := blinkfake.Start(blinkfake.Config{CommandPolls: 2, MotionRequiresArmed: true})
 	if err != nil {
 		return fmt.Errorf("demo: fake Blink cloud: %w", err)
 	}
@@ -109,27 +109,39 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return b.Run(ctx)
 }
 
-// generateMotion makes a random device of the fake account see motion every
-// interval, so events and motion sensors move in the demo.
+// generateMotion makes a random device that would record (its system armed,
+// its motion detection on) see motion every interval, so events and motion
+// sensors move in the demo. Nothing armed means no motion, as with Blink.
 func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Duration, log zerolog.Logger) {
 	if every <= 0 {
 		return
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	quiet := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			devs := fake.Devices()
-			if len(devs) == 0 {
-				continue
-			}
-			d := devs[rand.IntN(len(devs))]
-			fake.TriggerMotion(d.ID, "pir")
-			log.Info().Int64("device", d.ID).Str("name", d.Name).Msg("demo: motion in the fake account (its clip shows up on the next media poll)")
 		}
+		var recording []blinkfake.Device
+		for _, d := range fake.Devices() {
+			if n, ok := fake.Network(d.NetworkID); ok && n.Armed && d.Enabled {
+				recording = append(recording, d)
+			}
+		}
+		if len(recording) == 0 {
+			if !quiet {
+				log.Info().Msg("demo: no system is armed with motion detection on, so nothing records motion; arm one to see events")
+				quiet = true
+			}
+			continue
+		}
+		quiet = false
+		d := recording[rand.IntN(len(recording))]
+		fake.TriggerMotion(d.ID, "pir")
+		log.Info().Int64("device", d.ID).Str("name", d.Name).Msg("demo: motion in the fake account (its clip shows up on the next media poll)")
 	}
 }
 
