@@ -10,17 +10,11 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// Backoff after failed polls (blink-api.md §4.2: start at 30–60 s, cap at
-// 15–30 min).
-const (
-	backoffBase = 30 * time.Second
-	backoffMax  = 15 * time.Minute
-)
-
 // schedule is the scheduler's own state; only runScheduler touches it.
 type schedule struct {
 	nextHS, nextMedia, nextReload time.Time
 	hsFails, mediaFails           int
+	lastMedia                     time.Time // when the last media poll ended
 }
 
 // runScheduler is the one polling loop: homescreen every PollInterval,
@@ -30,6 +24,7 @@ func (b *Bridge) runScheduler(ctx context.Context) {
 	now := time.Now()
 	s := schedule{nextHS: now, nextMedia: now}
 	for {
+		b.adaptMediaCadence(&s, time.Now())
 		wakeAt := s.nextHS
 		if s.nextMedia.Before(wakeAt) {
 			wakeAt = s.nextMedia
@@ -66,7 +61,7 @@ func (b *Bridge) runScheduler(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.nextHS, s.hsFails = nextPoll(time.Now(), b.opts.PollInterval, s.hsFails, err, jitter)
+			s.nextHS, s.hsFails = b.nextPoll(time.Now(), b.opts.PollInterval, s.hsFails, err)
 			b.logPollResult("homescreen", err, s.hsFails, s.nextHS)
 			if until, ok := rateLimitedUntil(err); ok && s.nextMedia.Before(until) {
 				s.nextMedia = until // one cooldown for every call
@@ -77,7 +72,8 @@ func (b *Bridge) runScheduler(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			s.nextMedia, s.mediaFails = nextPoll(time.Now(), b.opts.MediaPollInterval, s.mediaFails, err, jitter)
+			s.lastMedia = time.Now()
+			s.nextMedia, s.mediaFails = b.nextPoll(s.lastMedia, b.mediaInterval(), s.mediaFails, err)
 			b.logPollResult("media", err, s.mediaFails, s.nextMedia)
 			if until, ok := rateLimitedUntil(err); ok && s.nextHS.Before(until) {
 				s.nextHS = until
@@ -98,18 +94,28 @@ func (b *Bridge) logPollResult(what string, err error, fails int, next time.Time
 	ev.Err(err).Str("poll", what).Int("failures", fails).Time("retry_at", next).Msg("poll failed; backing off")
 }
 
-// nextPoll returns when to poll next after a poll that ended at now with
-// err, and the new count of consecutive failures. Success: the interval
-// with ±10 % jitter. Failure: exponential backoff from 30 s (never shorter
-// than the interval) capped at 15 min, with jitter; a rate limit is never
-// retried before Blink's cooldown ends.
+// nextPoll is nextPollBackoff with the bridge's backoff options.
+func (b *Bridge) nextPoll(now time.Time, interval time.Duration, fails int, err error) (time.Time, int) {
+	return nextPollBackoff(now, interval, fails, err, jitter, b.opts.PollBackoffBase, b.opts.PollBackoffMax)
+}
+
+// nextPoll is nextPollBackoff with the default backoff.
 func nextPoll(now time.Time, interval time.Duration, fails int, err error, jitter func(time.Duration) time.Duration) (time.Time, int) {
+	return nextPollBackoff(now, interval, fails, err, jitter, DefaultPollBackoffBase, DefaultPollBackoffMax)
+}
+
+// nextPollBackoff returns when to poll next after a poll that ended at now
+// with err, and the new count of consecutive failures. Success: the
+// interval with ±10 % jitter. Failure: exponential backoff from base (never
+// shorter than the interval) capped at limit, with jitter; a rate limit is
+// never retried before Blink's cooldown ends.
+func nextPollBackoff(now time.Time, interval time.Duration, fails int, err error, jitter func(time.Duration) time.Duration, base, limit time.Duration) (time.Time, int) {
 	if err == nil {
 		return now.Add(jitter(interval)), 0
 	}
 	fails++
-	d := backoffBase << min(fails-1, 10)
-	d = min(d, backoffMax)
+	d := base << min(fails-1, 10)
+	d = min(d, limit)
 	d = max(d, interval)
 	d = jitter(d)
 	if until, ok := rateLimitedUntil(err); ok && now.Add(d).Before(until) {

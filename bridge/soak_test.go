@@ -82,6 +82,8 @@ func TestSoak(t *testing.T) {
 		MediaPollInterval: scaled(15 * time.Second),
 		HoldTime:          scaled(30 * time.Second),
 		CommandSpacing:    scaled(5 * time.Second),
+		PollBackoffBase:   scaled(bridge.DefaultPollBackoffBase),
+		PollBackoffMax:    scaled(bridge.DefaultPollBackoffMax),
 		StateDir:          stateDir,
 		Logger:            zerolog.Nop(),
 		Version:           "soak",
