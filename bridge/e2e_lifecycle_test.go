@@ -386,3 +386,23 @@ func TestE2ERetainedBirthDoesNotRepublishOnConnect(t *testing.T) {
 		t.Errorf("alarm published %d times after a reconnect, want 1", n)
 	}
 }
+
+// TestE2ERetainedCommandsAreIgnored: a retained command would run again on
+// every reconnect; the bridge ignores it with one log line.
+func TestE2ERetainedCommandsAreIgnored(t *testing.T) {
+	broker := mqtttest.StartBroker(t)
+	net := int64(410000001) // the fake's second network, disarmed
+	srv := broker.Server()
+	srv.Publish("blink2mqtt/"+id(net)+"/alarm/set", []byte("ARM_AWAY"), true, 1)
+	srv.Publish("blink2mqtt/bridge/request/arm", []byte(`{"network": `+id(net)+`}`), true, 1)
+	e := newEnv(t, withBrokerOf(broker))
+	if n, _ := e.fake.Network(net); n.Armed {
+		t.Fatalf("a retained command armed network %d", net)
+	}
+	if got := strings.Count(e.logs.String(), "ignored a retained command"); got != 2 {
+		t.Errorf("%d log lines about retained commands, want 2", got)
+	}
+	if e.rec.Count(0, e.topics.Response(OpArm)) != 0 {
+		t.Errorf("a retained request was answered")
+	}
+}

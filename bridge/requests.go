@@ -312,6 +312,13 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 		if !m.Retained() && strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
 			b.signal(b.republish)
 		}
+	case strings.HasPrefix(topic, b.topics.Response("")):
+		// Our own answer to an op whose name ends in "/set".
+	case m.Retained() && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
+		// A retained command would run again on every reconnect, hours
+		// later; commands are never retained (HA does not retain them).
+		b.logCmd.Warn().Str("topic", topic).Msg("ignored a retained command; publish commands without the retain flag")
+		b.emit(Event{Kind: EventBadInput, Name: "retained"})
 	case strings.HasPrefix(topic, b.topics.RequestPrefix()):
 		op := strings.TrimPrefix(topic, b.topics.RequestPrefix())
 		r, err := parseRequest(op, m.Payload())
