@@ -78,6 +78,7 @@ type Bridge struct {
 
 	mediaMu sync.Mutex // serialises media polls; guards media
 	media   mediaStore
+	thumbq  thumbQueue // thumbnail downloads (thumbnails.go)
 
 	wake chan struct{} // scheduler: recompute timers (cap 1)
 	// pollNow asks the scheduler to poll homescreen at once (cap 1).
@@ -149,6 +150,7 @@ func New(opts Options) (*Bridge, error) {
 	for k, t := range b.media.lastEvent() {
 		b.lastEvent[k] = t
 	}
+	b.loadThumbnails()
 	return b, nil
 }
 
@@ -179,6 +181,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 
 	b.wg.Go(func() { b.runScheduler(work) })
 	b.wg.Go(func() { b.runRepublisher(work) })
+	b.wg.Go(func() { b.runThumbnails(work) })
 
 	<-ctx.Done()
 	b.workersMu.Lock() // no worker starts after this (WaitGroup.Add before Wait)

@@ -291,10 +291,11 @@ func (b *Bridge) doRecord(ctx context.Context, r *request) (any, error) {
 // downloads it and publishes it (retained, acknowledged) before answering.
 func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 	before := r.dev.Thumbnail
+	k := devKey{r.network, r.device}
+	defer b.beginSnapshot(k)()
 	if _, err := b.cloud.RequestThumbnail(ctx, r.dev.Ref()); err != nil {
 		return nil, err
 	}
-	k := devKey{r.network, r.device}
 	var dev blink.Device
 	for attempt := 0; ; attempt++ {
 		if err := b.pollHomescreen(ctx); err != nil {
@@ -335,6 +336,7 @@ func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 		tok = b.pub.publish(topic, 1, true, img)
 	}
 	b.mu.Unlock()
+	b.rememberThumbnail(k, dev.Thumbnail, img)
 	if tok != nil {
 		if err := awaitFor(ctx, 10*time.Second, tok); err != nil {
 			return nil, fmt.Errorf("publish the thumbnail: %w", err)
@@ -354,6 +356,7 @@ func (b *Bridge) doRefresh(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.awaitThumbnails(ctx)
 	b.mu.Lock()
 	data := map[string]any{"networks": len(b.hs.Networks), "devices": len(b.hs.Devices), "new_media": n}
 	b.mu.Unlock()

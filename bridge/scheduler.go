@@ -178,6 +178,7 @@ func (b *Bridge) applyHomescreen(ctx context.Context, hs *blink.Homescreen, star
 	rem := b.syncDiscovery(ctx, false)
 	b.sync()
 	b.finishDiscovery(rem)
+	b.queueThumbnails(hs)
 }
 
 // keepCommandResultsLocked keeps the result of commands that completed
