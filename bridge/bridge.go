@@ -79,6 +79,7 @@ type Bridge struct {
 	mediaMu sync.Mutex // serialises media polls; guards media
 	media   mediaStore
 	thumbq  thumbQueue // thumbnail downloads (thumbnails.go)
+	clipq   clipQueue  // clip downloads (clips.go)
 
 	wake chan struct{} // scheduler: recompute timers (cap 1)
 	// pollNow asks the scheduler to poll homescreen at once (cap 1).
@@ -151,6 +152,7 @@ func New(opts Options) (*Bridge, error) {
 		b.lastEvent[k] = t
 	}
 	b.loadThumbnails()
+	b.clipq.init(opts.MediaDir != "")
 	return b, nil
 }
 
@@ -182,6 +184,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.wg.Go(func() { b.runScheduler(work) })
 	b.wg.Go(func() { b.runRepublisher(work) })
 	b.wg.Go(func() { b.runThumbnails(work) })
+	b.wg.Go(func() { b.runClips(work) })
 
 	<-ctx.Done()
 	b.workersMu.Lock() // no worker starts after this (WaitGroup.Add before Wait)

@@ -218,8 +218,9 @@ func (b *Bridge) publishMedia(m blink.Media) {
 		ID: m.ID, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
 		CreatedAt: m.CreatedAt.UTC(), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
 	}
-	body, _ := json.Marshal(ev)
-	b.pub.publish(b.topics.Events(), 1, false, body)
+	if !b.deferEvent(m, ev) { // with MediaDir: after the clip is saved (clips.go)
+		b.publishEvent(ev)
+	}
 	et, _ := json.Marshal(map[string]string{"event_type": typ})
 	b.pub.publish(b.topics.DeviceEntity(m.NetworkID, m.DeviceID, discovery.EntityEvent), 0, false, et)
 	b.logMedia.Info().Int64("media", m.ID).Str("type", typ).Int64("device", m.DeviceID).
