@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"math/rand/v2"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -37,6 +38,21 @@ func canRecord(hs *blink.Homescreen) bool {
 		}
 	}
 	return false
+}
+
+// nextMediaPoll plans the media poll after one that ended at now. Its
+// jitter is ±3 % rather than ±10 %: motion latency is the interval plus the
+// jitter, and the target is the interval plus one second.
+func (b *Bridge) nextMediaPoll(now time.Time, fails int, err error) (time.Time, int) {
+	return nextPollBackoff(now, b.mediaInterval(), fails, err, mediaJitter, b.opts.PollBackoffBase, b.opts.PollBackoffMax)
+}
+
+func mediaJitter(d time.Duration) time.Duration {
+	spread := int64(d) * 3 / 100
+	if spread <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Int64N(2*spread+1)-spread)
 }
 
 // mediaInterval is the current gap between media polls.

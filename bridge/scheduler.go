@@ -67,13 +67,14 @@ func (b *Bridge) runScheduler(ctx context.Context) {
 				s.nextMedia = until // one cooldown for every call
 			}
 		}
+		b.adaptMediaCadence(&s, now) // an arm command or this homescreen may have changed it
 		if !now.Before(s.nextMedia) && b.Auth().usable() {
 			_, err := b.pollMedia(ctx)
 			if ctx.Err() != nil {
 				return
 			}
 			s.lastMedia = time.Now()
-			s.nextMedia, s.mediaFails = b.nextPoll(s.lastMedia, b.mediaInterval(), s.mediaFails, err)
+			s.nextMedia, s.mediaFails = b.nextMediaPoll(s.lastMedia, s.mediaFails, err)
 			b.logPollResult("media", err, s.mediaFails, s.nextMedia)
 			if until, ok := rateLimitedUntil(err); ok && s.nextHS.Before(until) {
 				s.nextHS = until
