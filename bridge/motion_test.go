@@ -39,7 +39,11 @@ func TestMotionDowntimeRecentLiveview(t *testing.T) {
 		ancient := item(15, 555, 4321, 3*time.Hour, "pir")
 		c := &fakeCloud{hs: testHomescreen(), session: true,
 			media: []blink.Media{live, recent, deleted, ancient, downtime}} // newest first, as Blink sends
-		opts := func(o *Options) { o.StateDir = dir; o.HoldTime = 30 * time.Second; o.MediaPollInterval = 15 * time.Second }
+		opts := func(o *Options) {
+			o.StateDir = dir
+			o.HoldTime = 30 * time.Second
+			o.MediaPollInterval = 15 * time.Second
+		}
 		b, p := newUnitBridge(t, c, opts)
 		ctx := t.Context()
 		if err := b.pollHomescreen(ctx); err != nil {
