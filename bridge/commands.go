@@ -324,8 +324,8 @@ func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("download the thumbnail: %w", err)
 	}
-	if !isJPEG(img) {
-		b.logCmd.Warn().Int64("device", r.device).Int("bytes", len(img)).Msg("thumbnail download is not a JPEG; keeping the previous image")
+	if err := checkJPEG(img); err != nil {
+		b.logCmd.Warn().Err(err).Int64("device", r.device).Int("bytes", len(img)).Msg("thumbnail download is not a JPEG; keeping the previous image")
 		return nil, errors.New("Blink sent something that is not a JPEG image; the previous thumbnail stays")
 	}
 	topic := b.topics.DeviceEntity(r.network, r.device, discovery.EntityThumbnail)
