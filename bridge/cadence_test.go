@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -182,19 +183,34 @@ func TestRequestsPerHourArmedDisarmed(t *testing.T) {
 // in the fake cloud its event is on MQTT, at MEDIA_POLL_INTERVAL=15s with
 // the real client, over clips at random moments. Target: every event within
 // the interval + 1 s.
+// With MediaDir the event also waits for the clip download (in-process,
+// so that adds only the pacing).
 func TestMotionLatency(t *testing.T) {
+	for _, saveClips := range []bool{false, true} {
+		name := map[bool]string{false: "no MEDIA_DIR", true: "MEDIA_DIR"}[saveClips]
+		t.Run(name, func(t *testing.T) { motionLatency(t, saveClips) })
+	}
+}
+
+func motionLatency(t *testing.T, saveClips bool) {
 	fake := blinkfake.New(t, blinkfake.Config{})
 	access, refresh, exp := fake.IssueTokens()
 	cam := deviceOf(t, fake, blink.FamilyCamera)
+	mediaDir := ""
+	if saveClips {
+		mediaDir = t.TempDir()
+	}
 	const clips = 300
 	synctest.Test(t, func(t *testing.T) {
 		client := newBubbleClient(t, fake, access, refresh, exp)
 		b, pub := newPubBridge(t, client, func(o *Options) {
 			o.PollInterval, o.MediaPollInterval = DefaultPollInterval, 15*time.Second
+			o.MediaDir = mediaDir
 		})
 		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() { b.runScheduler(ctx); close(done) }()
+		done := make(chan struct{}, 2)
+		go func() { b.runScheduler(ctx); done <- struct{}{} }()
+		go func() { b.runClips(ctx); done <- struct{}{} }()
 		triggered := map[int64]time.Time{}
 		gaps := []time.Duration{7300 * time.Millisecond, 23 * time.Second, 41100 * time.Millisecond, 2900 * time.Millisecond, 61 * time.Second}
 		for i := range clips {
@@ -204,6 +220,7 @@ func TestMotionLatency(t *testing.T) {
 		}
 		time.Sleep(time.Minute)
 		cancel()
+		<-done
 		<-done
 		var lat []time.Duration
 		for _, msg := range pub.history(b.topics.Events()) {
@@ -216,6 +233,9 @@ func TestMotionLatency(t *testing.T) {
 				t.Fatalf("event for unknown media %d", ev.ID)
 			}
 			delete(triggered, ev.ID)
+			if saveClips && !strings.HasPrefix(ev.Clip, mediaDir) {
+				t.Errorf("event %d: clip %q not saved", ev.ID, ev.Clip)
+			}
 			lat = append(lat, msg.at.Sub(at))
 		}
 		if len(triggered) > 0 {
@@ -226,7 +246,7 @@ func TestMotionLatency(t *testing.T) {
 		for _, l := range lat {
 			sum += l
 		}
-		t.Logf("motion→MQTT latency over %d clips at 15s: mean %s, p50 %s, p95 %s, max %s",
+		t.Logf("%s: motion→MQTT latency over %d clips at 15s: mean %s, p50 %s, p95 %s, max %s", t.Name(),
 			len(lat), sum/time.Duration(len(lat)), lat[len(lat)/2], lat[len(lat)*95/100], lat[len(lat)-1])
 		if max := lat[len(lat)-1]; max > 16*time.Second {
 			t.Errorf("slowest event %s after its clip, want within 16 s", max)
