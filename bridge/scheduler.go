@@ -10,6 +10,10 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
+// tokenReloadInterval bounds how long a logged-out bridge takes to notice a
+// token that `blink2mqtt login` wrote: it only reads a local file.
+const tokenReloadInterval = 5 * time.Second
+
 // schedule is the scheduler's own state; only runScheduler touches it.
 type schedule struct {
 	nextHS, nextMedia, nextReload time.Time
@@ -52,7 +56,7 @@ func (b *Bridge) runScheduler(ctx context.Context) {
 		if !b.Auth().usable() {
 			if !now.Before(s.nextReload) {
 				b.tryReloadTokens()
-				s.nextReload = now.Add(b.opts.PollInterval)
+				s.nextReload = now.Add(min(b.opts.PollInterval, tokenReloadInterval))
 			}
 			continue
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -110,32 +109,5 @@ func (a *authFlow) SubmitCode(ctx context.Context, code blink.Secret) error {
 		err = explainLoginError(err)
 		a.report(bridge.AuthError, err.Error())
 		return err
-	}
-}
-
-// watchTokenFile notices a token written by `blink2mqtt login` while the
-// daemon runs: whenever the bridge is not logged in, it re-reads the store
-// every interval and reports ok when a session appears.
-func watchTokenFile(ctx context.Context, client *blink.Client, state func() bridge.AuthState, report func(bridge.AuthState, string), every time.Duration, log zerolog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if s := state(); s == bridge.AuthOK || s == bridge.AuthCodeRequired {
-			continue
-		}
-		changed, err := client.ReloadTokens()
-		if err != nil {
-			log.Debug().Err(err).Msg("re-reading the token file")
-			continue
-		}
-		if changed && client.HasSession() {
-			log.Info().Msg("found a new Blink token in STATE_DIR; resuming")
-			report(bridge.AuthOK, "logged in (token from blink2mqtt login)")
-		}
 	}
 }

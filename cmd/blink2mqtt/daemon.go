@@ -4,16 +4,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/bridge"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 	"github.com/blink2mqtt/blink2mqtt/internal/metrics"
 )
-
-// tokenWatchInterval is how often a logged-out daemon looks for a token that
-// `blink2mqtt login` wrote.
-const tokenWatchInterval = 5 * time.Second
 
 // runDaemon runs the bridge until ctx ends.
 func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
@@ -70,7 +65,6 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 			}
 		}()
 	}
-	go watchTokenFile(ctx, client, func() bridge.AuthState { return b.Auth().State }, b.SetAuthState, tokenWatchInterval, log)
 	if !client.HasSession() {
 		if cfg.BlinkEmail != "" && !cfg.BlinkPassword.IsZero() {
 			// Exactly one login per start; a code request waits for a person.
