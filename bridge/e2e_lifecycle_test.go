@@ -381,6 +381,7 @@ func TestE2ERetainedBirthDoesNotRepublishOnConnect(t *testing.T) {
 	}
 	broker.WaitSessions(t, "bridge-test", sessions+1)
 	e.waitRepublished(mark)
+	e.rec.Timeout = time.Minute
 	e.request(OpRefresh, map[string]any{}) // a sentinel after any second republish
 	if n := e.rec.Count(mark, e.alarmTopic(net.ID)); n != 1 {
 		t.Errorf("alarm published %d times after a reconnect, want 1", n)

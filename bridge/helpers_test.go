@@ -272,6 +272,9 @@ func (e *env) waitRepublished(mark int) {
 			topics = append(topics, topic)
 		}
 	}
+	for k := range e.bridge.thumbs { // republished with the state
+		topics = append(topics, e.topics.DeviceEntity(k.net, k.dev, discovery.EntityThumbnail))
+	}
 	e.bridge.mu.Unlock()
 	for _, topic := range topics {
 		e.rec.WaitForAfter(e.t, mark, topic, mqtttest.Any)

@@ -224,6 +224,7 @@ func (b *Broker) Kick(clientID string) error {
 	if !ok {
 		return fmt.Errorf("mqtttest: no client %q", clientID)
 	}
+	b.sessions.kicked(clientID, cl, srv)
 	cl.Stop(errors.New("mqtttest: kicked"))
 	return nil
 }
@@ -261,21 +262,59 @@ func (b *Broker) WaitSessions(t testing.TB, clientID string, n int) {
 	}
 }
 
-// sessionHook counts established sessions per client id.
+// sessionHook counts established sessions per client id, and holds back a
+// kicked client's reconnect until the broker has cleaned up after the old
+// connection: mochi v2.7.9 deletes the client id from its registry when the
+// old connection ends, and when that runs after the new connection
+// registered, the broker silently stops delivering to the new one.
 type sessionHook struct {
 	mochi.HookBase
 	mu      sync.Mutex
 	n       map[string]int
 	changed chan struct{}
+	kick    map[string]kickedClient
+}
+
+type kickedClient struct {
+	cl  *mochi.Client
+	srv *mochi.Server
 }
 
 func newSessionHook() *sessionHook {
-	return &sessionHook{n: map[string]int{}, changed: make(chan struct{})}
+	return &sessionHook{n: map[string]int{}, changed: make(chan struct{}), kick: map[string]kickedClient{}}
 }
 
 func (h *sessionHook) ID() string { return "mqtttest-sessions" }
 
-func (h *sessionHook) Provides(b byte) bool { return b == mochi.OnSessionEstablished }
+func (h *sessionHook) Provides(b byte) bool {
+	return b == mochi.OnSessionEstablished || b == mochi.OnConnect
+}
+
+func (h *sessionHook) kicked(id string, cl *mochi.Client, srv *mochi.Server) {
+	h.mu.Lock()
+	h.kick[id] = kickedClient{cl, srv}
+	h.mu.Unlock()
+}
+
+// OnConnect waits (at most 2 s) until a kicked client's old connection is
+// gone from the registry.
+func (h *sessionHook) OnConnect(cl *mochi.Client, _ packets.Packet) error {
+	h.mu.Lock()
+	k, ok := h.kick[cl.ID]
+	delete(h.kick, cl.ID)
+	h.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if cur, ok := k.srv.Clients.Get(cl.ID); !ok || cur != k.cl {
+			return nil
+		}
+		<-time.After(time.Millisecond)
+	}
+	return nil
+}
 
 func (h *sessionHook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
 	h.mu.Lock()
