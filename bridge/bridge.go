@@ -224,12 +224,14 @@ func (b *Bridge) onConnect(c paho.Client) {
 	for _, s := range b.topics.SetSubscriptions() {
 		subs[s] = 1
 	}
-	// Also catch <root>/bridge/<key>/set, which SetSubscriptions covers, and
-	// <root>/<net>/<entity>/set (network entities).
 	if err := await(ctx, c.SubscribeMultiple(subs, b.onMessage)); err != nil {
 		b.logMQTT.Error().Err(err).Msg("subscribe failed; commands will not arrive until the next reconnect")
 	}
-	if err := await(ctx, c.Publish(b.topics.BridgeState(), 1, true, online)); err != nil {
+	// QoS 0, awaited: every connection says online itself, so a copy lost
+	// with a dying connection is repeated by the next OnConnect, while a
+	// QoS 1 copy still queued at a disconnect is re-sent late by paho
+	// v1.5.1's resume — racing its own writer (go test -race sees it).
+	if err := await(ctx, c.Publish(b.topics.BridgeState(), 0, true, online)); err != nil {
 		b.logMQTT.Error().Err(err).Msg("publish online failed")
 	}
 	n := b.connections.Add(1)
