@@ -355,6 +355,14 @@ func (b *Bridge) viewLocked() *stateView {
 	}
 }
 
+// mqttReady reports whether this connection has published its snapshot and
+// is open, i.e. whether a publish now reaches the broker.
+func (b *Bridge) mqttReady() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stateReady && b.pub != nil && b.pub.open()
+}
+
 // setHSLocked stores a new homescreen.
 func (b *Bridge) setHSLocked(hs *blink.Homescreen) {
 	b.hs = hs

@@ -167,6 +167,12 @@ func eventType(m blink.Media) string {
 func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 	b.mediaMu.Lock()
 	defer b.mediaMu.Unlock()
+	if !b.mqttReady() {
+		// An event published now would be lost (paho drops what was queued
+		// before the first connection) while the watermark moved past it.
+		// The feed keeps the clips; the first poll after connecting gets them.
+		return 0, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	started := time.Now()
