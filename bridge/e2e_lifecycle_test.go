@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
@@ -406,4 +408,45 @@ func TestE2ERetainedCommandsAreIgnored(t *testing.T) {
 	if e.rec.Count(0, e.topics.Response(OpArm)) != 0 {
 		t.Errorf("a retained request was answered")
 	}
+}
+
+// TestE2EClipsBeforeTheBrokerIsUpAreNotLost: the daemon starts while the
+// broker is down and polls Blink meanwhile; a clip found then must still be
+// published once the broker is there (paho drops what was queued before its
+// first connection).
+func TestE2EClipsBeforeTheBrokerIsUpAreNotLost(t *testing.T) {
+	fake := blinkfake.New(t, blinkfake.Config{})
+	client := newFakeClient(t, fake, nil)
+	broker := mqtttest.StartBroker(t)
+	rec := mqtttest.NewBrokerRecorder(t, broker, "#")
+	broker.Stop()
+	polls := make(chan struct{}, 100)
+	b, err := New(Options{
+		Cloud: client, StateDir: t.TempDir(), Topics: topicsRoot("blink2mqtt"), Logger: testLogger(t),
+		MQTT:         MQTTOptions{URL: broker.URL(), ClientID: "early", ConnectRetryInterval: 20 * time.Millisecond},
+		PollInterval: 20 * time.Millisecond, MediaPollInterval: 20 * time.Millisecond,
+		OnEvent: func(e Event) {
+			if e.Kind == EventPoll && e.Name == "homescreen" {
+				select {
+				case polls <- struct{}{}:
+				default:
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-polls
+	d := deviceOf(t, fake, blink.FamilyCamera)
+	m := fake.TriggerMotion(d.ID, "pir")
+	for range 5 { // several poll rounds pass while the broker is down
+		<-polls
+	}
+	broker.Start(t)
+	rec.WaitFor(t, "blink2mqtt/events", mqtttest.Contains(fmt.Sprintf(`"id":%d`, m.ID)))
 }
