@@ -487,34 +487,34 @@ func (s *Server) SetArmed(networkID int64, armed bool) error {
 
 // SetEnabled changes a device's motion detection directly (no command).
 func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	d, ok := s.devices[deviceID]
-	if !ok {
-		return fmt.Errorf("blinkfake: no device %d", deviceID)
-	}
-	d.Enabled = enabled
-	d.UpdatedAt = s.now().Truncate(time.Second)
-	return nil
+	return s.touchDevice(deviceID, func(d *Device) { d.Enabled = enabled })
 }
 
 // SetBattery sets a device's battery field ("ok", "low", or "" for mains).
 func (s *Server) SetBattery(deviceID int64, battery string) error {
+	return s.touchDevice(deviceID, func(d *Device) {
+		d.Battery = battery
+		if d.HasSignals {
+			d.BatteryBars = 3
+			if battery == "low" {
+				d.BatteryBars = 1
+			}
+		}
+	})
+}
+
+// touchDevice changes one device under the lock, stamps its updated_at and
+// wakes waiters.
+func (s *Server) touchDevice(id int64, f func(*Device)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notifyLocked()
-	d, ok := s.devices[deviceID]
+	d, ok := s.devices[id]
 	if !ok {
-		return fmt.Errorf("blinkfake: no device %d", deviceID)
+		return fmt.Errorf("blinkfake: no device %d", id)
 	}
-	d.Battery = battery
-	if d.HasSignals {
-		d.BatteryBars = 3
-		if battery == "low" {
-			d.BatteryBars = 1
-		}
-	}
+	f(d)
+	d.UpdatedAt = s.now().Truncate(time.Second)
 	return nil
 }
 

@@ -235,6 +235,21 @@ func csrfOK(sess *session, got string) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(sess.csrf), []byte(got)) == 1
 }
 
+// formSessionLocked finds the web session of a form POST and checks its
+// CSRF token; on failure it has answered as Blink does and returns nil.
+func (s *Server) formSessionLocked(w http.ResponseWriter, r *http.Request) *session {
+	sess := s.sessionOf(r)
+	if sess == nil {
+		writeJSON(w, http.StatusBadRequest, emptyCookies)
+		return nil
+	}
+	if !csrfOK(sess, r.PostForm.Get("csrf-token")) {
+		writeJSON(w, http.StatusBadRequest, oauthError("bad_request", "invalid_csrf_token", "Invalid CSRF token."))
+		return nil
+	}
+	return sess
+}
+
 func (s *Server) handleSignin(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, oauthError("bad_request", "invalid_form", "Malformed form."))
@@ -242,13 +257,8 @@ func (s *Server) handleSignin(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess := s.sessionOf(r)
+	sess := s.formSessionLocked(w, r)
 	if sess == nil {
-		writeJSON(w, http.StatusBadRequest, emptyCookies)
-		return
-	}
-	if !csrfOK(sess, r.PostForm.Get("csrf-token")) {
-		writeJSON(w, http.StatusBadRequest, oauthError("bad_request", "invalid_csrf_token", "Invalid CSRF token."))
 		return
 	}
 	if ok, left := s.locked(); ok {
@@ -297,13 +307,8 @@ func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess := s.sessionOf(r)
+	sess := s.formSessionLocked(w, r)
 	if sess == nil {
-		writeJSON(w, http.StatusBadRequest, emptyCookies)
-		return
-	}
-	if !csrfOK(sess, r.PostForm.Get("csrf-token")) {
-		writeJSON(w, http.StatusBadRequest, oauthError("bad_request", "invalid_csrf_token", "Invalid CSRF token."))
 		return
 	}
 	if !sess.awaiting2FA {
