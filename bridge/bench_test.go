@@ -75,7 +75,14 @@ func BenchmarkApplyHomescreen(b *testing.B) {
 // (created + CommandDelay, which includes up to one client poll interval)
 // and from the status answer that said "complete" (the bridge's own share).
 func BenchmarkCommandConfirmLatency(b *testing.B) {
-	const delay = 1500 * time.Millisecond
+	// The client polls every second from submission, so the delay sets
+	// where completion falls between two polls: 1.01 s is the worst phase.
+	for _, delay := range []time.Duration{1500 * time.Millisecond, 1010 * time.Millisecond} {
+		b.Run("complete-after-"+delay.String(), func(b *testing.B) { benchConfirm(b, delay) })
+	}
+}
+
+func benchConfirm(b *testing.B, delay time.Duration) {
 	e := newEnv(b, withClient(func(o *blink.Options) {
 		o.CommandPollInterval = time.Second
 		o.Logger = zerolog.Nop()
