@@ -230,6 +230,9 @@ func (b *Bridge) keepCommandResultsLocked(hs *blink.Homescreen, started time.Tim
 	}
 }
 
+// reauthDetail is bridge/auth's detail when the saved login stopped working.
+const reauthDetail = "Blink refused the saved login: run `blink2mqtt login`, or press Log in again (auth/login) and enter the code Blink sends"
+
 // noteAuthError pauses polling when Blink needs a new login.
 func (b *Bridge) noteAuthError(err error) {
 	if !errors.Is(err, blink.ErrReauthRequired) {
@@ -239,7 +242,7 @@ func (b *Bridge) noteAuthError(err error) {
 		return
 	}
 	b.log.Error().Msg("Blink refused the saved login; polling paused. Log in again with `blink2mqtt login` (or the auth/login request)")
-	b.SetAuthState(AuthReauthRequired, "Blink refused the saved login; log in again")
+	b.SetAuthState(AuthReauthRequired, reauthDetail)
 }
 
 func (b *Bridge) noteRateLimit(err error) {

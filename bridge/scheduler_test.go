@@ -141,7 +141,7 @@ func TestSchedulerReauthStopsPollingAndResumesOnNewLogin(t *testing.T) {
 		if a, _ := p.last(b.topics.DeviceAvailability(4321, 555)); a != offline {
 			t.Errorf("camera availability %q while reauth_required, want offline", a)
 		}
-		if a, _ := p.last(b.topics.BridgeAuth()); a != `{"state":"reauth_required","detail":"Blink refused the saved login; log in again"}` {
+		if a, _ := p.last(b.topics.BridgeAuth()); a != `{"state":"reauth_required","detail":"`+reauthDetail+`"}` {
 			t.Errorf("bridge/auth = %s", a)
 		}
 		// The CLI saved a new login: polling resumes within one interval.
