@@ -219,3 +219,14 @@ func TestWrongBrokerPasswordIsLoggedAndRunStillStops(t *testing.T) {
 		t.Errorf("logs: want one line about the refused connection and never the password:\n%s", l)
 	}
 }
+
+func TestE2EWebsocketBroker(t *testing.T) {
+	broker := mqtttest.StartBrokerWS(t)
+	e := newEnv(t, withBrokerOf(broker))
+	if !strings.HasPrefix(e.url, "ws://") {
+		t.Fatalf("broker URL %s", e.url)
+	}
+	if resp := e.request(OpDisarm, map[string]any{"network": e.fake.Networks()[0].ID}); resp["status"] != "ok" {
+		t.Fatalf("disarm over websocket: %v", resp)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ import (
 // persistence).
 type Broker struct {
 	addr     string
+	ws       bool
 	tls      *tls.Config
 	user     string
 	pass     string
@@ -128,6 +130,47 @@ func (b *Broker) start(addr string) error {
 	return nil
 }
 
+// StartBrokerWS is StartBroker with a websocket listener (clients use
+// ws://host:port/mqtt). It cannot be restarted.
+func StartBrokerWS(t testing.TB) *Broker {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("mqtttest: free port: %v", err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 0
+	srv := mochi.New(&mochi.Options{InlineClient: true, Capabilities: caps, Logger: slog.New(slog.DiscardHandler)})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := &Broker{sessions: newSessionHook(), addr: addr, srv: srv, running: true, ws: true}
+	if err := srv.AddHook(b.sessions, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddListener(listeners.NewWebsocket(listeners.Config{ID: "ws", Address: addr})); err != nil {
+		t.Fatalf("mqtttest: websocket listener: %v", err)
+	}
+	if err := srv.Serve(); err != nil {
+		t.Fatalf("mqtttest: serve: %v", err)
+	}
+	var once sync.Once
+	b.stop = func() { once.Do(func() { _ = srv.Close() }) }
+	t.Cleanup(b.Close)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			return b
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mqtttest: websocket broker did not open %s", addr)
+		}
+		<-time.After(10 * time.Millisecond)
+	}
+}
+
 // StartBrokerAuth is StartBroker accepting only user with password pass.
 func StartBrokerAuth(t testing.TB, user, pass string) *Broker {
 	t.Helper()
@@ -159,6 +202,9 @@ func (b *Broker) Addr() string {
 
 // URL is the broker's address as an mqtt:// (or, with TLS, mqtts://) URL.
 func (b *Broker) URL() string {
+	if b.ws {
+		return "ws://" + b.Addr() + "/mqtt"
+	}
 	if b.tls != nil {
 		return "mqtts://" + b.Addr()
 	}
