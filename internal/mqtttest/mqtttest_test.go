@@ -66,3 +66,33 @@ func (r *Recorder) waitMatchShort(mark int) (Message, error) {
 	defer func() { r.Timeout = saved }()
 	return r.waitMatch(mark, func(Message) bool { return true })
 }
+
+func TestBrokerRecorderSurvivesRestartAndKick(t *testing.T) {
+	b := StartBroker(t)
+	r := NewBrokerRecorder(t, b, "k/#")
+	c := NewRecorder(t, b.URL(), "none")
+	c.Publish(t, "k/1", []byte("a"), false)
+	r.WaitFor(t, "k/1", Equals("a"))
+	b.Restart(t)
+	mark := r.Mark()
+	c.Publish(t, "k/2", []byte("b"), true) // the network client reconnects by itself
+	r.WaitForAfter(t, mark, "k/2", Equals("b"))
+	if got := b.RetainedMessages("k/#"); string(got["k/2"]) != "b" || len(got) != 1 {
+		t.Fatalf("RetainedMessages = %q", got)
+	}
+	ids := b.Server().Clients.GetAll()
+	var id string
+	for k, cl := range ids {
+		if !cl.Net.Inline {
+			id = k
+		}
+	}
+	n := b.Sessions(id)
+	if err := b.Kick(id); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitSessions(t, id, n+1)
+	mark = r.Mark()
+	c.Publish(t, "k/3", []byte("c"), false)
+	r.WaitForAfter(t, mark, "k/3", Equals("c"))
+}
