@@ -371,3 +371,18 @@ func TestE2ERecordClip(t *testing.T) {
 		t.Fatalf("last fake command = %+v, want a clip on %d", last, d.ID)
 	}
 }
+
+func TestE2ESnapshotThatIsNotAJPEG(t *testing.T) {
+	e := newEnv(t)
+	d := deviceOf(t, e.fake, blink.FamilyCamera)
+	topic := e.devTopic(d, discovery.EntityThumbnail)
+	e.fake.Inject(blinkfake.Fault{Endpoint: blinkfake.EpDeviceThumbnail, Status: 200, Body: "<html>maintenance</html>", Count: -1})
+	mark := e.rec.Mark()
+	resp := e.request(OpSnapshot, map[string]any{"device": d.ID})
+	if resp["status"] != "error" || !strings.Contains(fmt.Sprint(resp["error"]), "not a JPEG") {
+		t.Fatalf("snapshot with an HTML answer: %v", resp)
+	}
+	if n := e.rec.Count(mark, topic); n != 0 {
+		t.Errorf("%d thumbnail publishes of a non-JPEG answer, want 0", n)
+	}
+}
