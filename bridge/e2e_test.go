@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
@@ -384,5 +386,62 @@ func TestE2ESnapshotThatIsNotAJPEG(t *testing.T) {
 	}
 	if n := e.rec.Count(mark, topic); n != 0 {
 		t.Errorf("%d thumbnail publishes of a non-JPEG answer, want 0", n)
+	}
+}
+
+// TestE2ENoSecretsInLogsOrPayloads runs commands, a snapshot and a token
+// refresh, then looks for the tokens in every log line (bridge and client)
+// and every MQTT payload.
+func TestE2ENoSecretsInLogsOrPayloads(t *testing.T) {
+	var store blink.TokenStore
+	clientLogs := &syncBuffer{}
+	e := newEnv(t, withClient(func(o *blink.Options) {
+		store = o.Store
+		o.Logger = zerolog.New(clientLogs).Level(zerolog.TraceLevel)
+	}))
+	initial, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fake.ExpireAccessTokens() // the next call refreshes: new tokens
+	d := deviceOf(t, e.fake, blink.FamilyCamera)
+	for _, req := range []struct {
+		op   string
+		body map[string]any
+	}{
+		{OpRefresh, map[string]any{}},
+		{OpArm, map[string]any{"network": e.fake.Networks()[1].ID}},
+		{OpSnapshot, map[string]any{"device": d.ID}},
+		{OpMotionDetection, map[string]any{"device": d.ID, "enabled": !d.Enabled}},
+	} {
+		if resp := e.request(req.op, req.body); resp["status"] != "ok" {
+			t.Fatalf("%s: %v", req.op, resp)
+		}
+	}
+	final, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.AccessToken == initial.AccessToken {
+		t.Fatalf("the access token was not refreshed; the test proves less than it claims")
+	}
+	secrets := map[string]string{
+		"access token": initial.AccessToken.Reveal(), "refresh token": initial.RefreshToken.Reveal(),
+		"new access token": final.AccessToken.Reveal(), "new refresh token": final.RefreshToken.Reveal(),
+		"password": e.fake.Config().Password,
+	}
+	logs := e.logs.String() + clientLogs.String()
+	for name, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(logs, s) {
+			t.Errorf("the %s is in the logs", name)
+		}
+		for _, m := range e.rec.Messages() {
+			if bytes.Contains(m.Payload, []byte(s)) {
+				t.Errorf("the %s is in the payload on %s", name, m.Topic)
+			}
+		}
 	}
 }
