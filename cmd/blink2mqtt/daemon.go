@@ -70,7 +70,7 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 			// Exactly one login per start; a code request waits for a person.
 			go func() { _ = auth.StartLogin(ctx) }()
 		} else {
-			log.Warn().Msg("no saved Blink token and no BLINK_EMAIL/BLINK_PASSWORD: run `blink2mqtt login`, or set them and press Start login in Home Assistant")
+			log.Warn().Msg("no saved Blink token and no BLINK_EMAIL/BLINK_PASSWORD: run `blink2mqtt login` (the daemon picks the token up), or set them and restart to log in from Home Assistant")
 			b.SetAuthState(bridge.AuthReauthRequired, errNoCredentials.Error())
 		}
 	}
