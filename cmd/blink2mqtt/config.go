@@ -74,7 +74,8 @@ func loadConfig() (*Config, error) {
 	if err := envconfig.Process("", &cfg); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: cannot use %q: %w", pe.KeyName, pe.Value, unwrapParse(pe.Err))
+			// Parsers echo the raw value; keep the error on one line whatever it holds.
+			return nil, fmt.Errorf("%s: cannot use %q: %s", pe.KeyName, pe.Value, oneLine(unwrapParse(pe.Err).Error()))
 		}
 		return nil, err
 	}
@@ -85,6 +86,11 @@ func loadConfig() (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// oneLine escapes line breaks so an error stays one log line.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
 
 // unwrapParse drops strconv's "strconv.ParseFloat: parsing "x":" prefix noise.
@@ -104,7 +110,7 @@ func (c *Config) readSecretFiles() error {
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", key, err))
+			errs = append(errs, errors.New(oneLine(key+": "+err.Error())))
 			return
 		}
 		*dst = blink.Secret(strings.TrimRight(string(b), "\r\n"))
@@ -117,7 +123,7 @@ func (c *Config) readSecretFiles() error {
 func (c *Config) validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+		errs = append(errs, errors.New(oneLine(fmt.Sprintf("%s: "+format, append([]any{key}, args...)...))))
 	}
 	if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {
 		bad("MQTT_URL", "%q is not a broker URL like mqtt://host:1883", c.MQTTURL)
