@@ -370,6 +370,19 @@ func (s *Server) handleDeviceCommand(w http.ResponseWriter, r *http.Request, p p
 		}
 		enable = *body.Enabled
 	}
+	s.startDeviceCommand(w, p, fam, kind, full, func(c *command, _ *Device) any {
+		c.enable = enable
+		if full {
+			return s.fullCommand(c, nil)
+		}
+		return s.shortCommand(c)
+	})
+}
+
+// startDeviceCommand finds the device of p and starts a command of kind on
+// its network, answering 404/"Camera not found" or 409 busy as Blink does.
+// answer runs under s.mu with the new command and returns the JSON body.
+func (s *Server) startDeviceCommand(w http.ResponseWriter, p params, fam blink.Family, kind string, full bool, answer func(*command, *Device) any) {
 	s.mu.Lock()
 	d, ok := s.device(p, fam)
 	if !ok {
@@ -383,13 +396,7 @@ func (s *Server) handleDeviceCommand(w http.ResponseWriter, r *http.Request, p p
 		writeJSON(w, http.StatusConflict, busyError)
 		return
 	}
-	c.enable = enable
-	var out any
-	if full {
-		out = s.fullCommand(c, nil)
-	} else {
-		out = s.shortCommand(c)
-	}
+	out := answer(c, d)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }
@@ -574,26 +581,13 @@ func (s *Server) handleLiveview(fam blink.Family) func(http.ResponseWriter, *htt
 			Intent string `json:"intent"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&body) // older clients send "" fields or nothing
-		s.mu.Lock()
-		d, ok := s.device(p, fam)
-		if !ok {
-			s.mu.Unlock()
-			s.notFound(w, p)
-			return
-		}
-		c := s.submit(d.NetworkID, d, cmdLiveview, false)
-		if c == nil {
-			s.mu.Unlock()
-			writeJSON(w, http.StatusConflict, busyError)
-			return
-		}
-		extended := body.Intent == "extended_liveview"
-		c.liveFor = liveviewDuration
-		if extended {
-			c.liveFor = 5400 * time.Second
-		}
-		out := s.liveview(c, d, extended)
-		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, out)
+		s.startDeviceCommand(w, p, fam, cmdLiveview, false, func(c *command, d *Device) any {
+			extended := body.Intent == "extended_liveview"
+			c.liveFor = liveviewDuration
+			if extended {
+				c.liveFor = 5400 * time.Second
+			}
+			return s.liveview(c, d, extended)
+		})
 	}
 }
