@@ -65,6 +65,8 @@ type Bridge struct {
 	info        infoState
 	// published is what this connection has published: topic → payload.
 	published map[string]string
+	// badPayload: topics whose payload failed to encode (logged once).
+	badPayload map[string]bool
 	// stateReady: OnConnect has published the full snapshot on the current
 	// connection, so diffs may follow. Until then nothing is published:
 	// a diff sent before the snapshot would only be sent twice.
@@ -126,6 +128,7 @@ func New(opts Options) (*Bridge, error) {
 		lastEvent:     map[devKey]time.Time{},
 		thumbs:        map[devKey][]byte{},
 		published:     map[string]string{},
+		badPayload:    map[string]bool{},
 		discPublished: map[string]string{},
 		wake:          make(chan struct{}, 1),
 		pollNow:       make(chan struct{}, 1),
@@ -345,6 +348,7 @@ func (b *Bridge) viewLocked() *stateView {
 		alarm:       b.alarm,
 		motionUntil: b.motionUntil,
 		lastEvent:   b.lastEvent,
+		onError:     b.logPayloadErrorLocked,
 		bridge: bridgeView{
 			auth:         b.auth,
 			codePending:  !b.pendingCode.IsZero(),
@@ -353,6 +357,16 @@ func (b *Bridge) viewLocked() *stateView {
 			info:         b.info.payload,
 		},
 	}
+}
+
+// logPayloadErrorLocked logs a payload that could not be encoded, once per
+// topic.
+func (b *Bridge) logPayloadErrorLocked(topic string, err error) {
+	if b.badPayload[topic] {
+		return
+	}
+	b.badPayload[topic] = true
+	b.log.Error().Err(err).Str("topic", topic).Msg("cannot encode this state; it keeps its last value")
 }
 
 // mqttReady reports whether this connection has published its snapshot and

@@ -114,7 +114,11 @@ func (b *Bridge) deferEvent(m blink.Media, ev eventPayload) bool {
 }
 
 func (b *Bridge) publishEvent(ev eventPayload) {
-	body, _ := json.Marshal(ev)
+	body, err := json.Marshal(ev)
+	if err != nil {
+		b.logMedia.Error().Err(err).Int64("media", ev.ID).Msg("cannot encode the event; not published")
+		return
+	}
 	if b.pub != nil {
 		b.pub.publish(b.topics.Events(), 1, false, body)
 	}

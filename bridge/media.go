@@ -66,20 +66,22 @@ func loadMedia(dir string, now time.Time) (mediaStore, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return m, fmt.Errorf("decode %s: %w", m.path, err)
 	}
-	if f.Watermark.IsZero() {
+	if !publishable(f.Watermark) {
 		return m, nil
 	}
-	m.watermark = f.Watermark
-	m.floor = f.Watermark.Add(-mediaLookback)
+	// An older version let a clip dated in the future move the cursor
+	// there, which hid every later clip: never start past now.
+	m.watermark = earlier(f.Watermark, now.Add(maxClockSkew))
+	m.floor = m.watermark.Add(-mediaLookback)
 	for id, t := range f.Seen {
-		m.seen[id] = t
+		m.seen[id] = earlier(t, m.watermark)
 	}
 	for k, t := range f.LastEvent {
 		net, dev, ok := strings.Cut(k, "/")
 		n, err1 := strconv.ParseInt(net, 10, 64)
 		d, err2 := strconv.ParseInt(dev, 10, 64)
-		if ok && err1 == nil && err2 == nil {
-			m.last[devKey{n, d}] = t
+		if ok && err1 == nil && err2 == nil && publishable(t) {
+			m.last[devKey{n, d}] = earlier(t, now)
 		}
 	}
 	return m, nil
@@ -99,31 +101,64 @@ func (m *mediaStore) save() error {
 	return writeFileAtomic(m.path, data)
 }
 
+// maxClockSkew is how far ahead of our clock a media time may be. Blink has
+// dated clips in the future; the cursor never moves past now plus this, so
+// one such clip cannot hide every real clip after it.
+const maxClockSkew = 2 * time.Minute
+
+// effectiveTime is the time a media item counts at: its created_at, now
+// when that is absent or unusable, and at most now plus maxClockSkew.
+func effectiveTime(created, now time.Time) time.Time {
+	if !publishable(created) {
+		return now
+	}
+	if ceiling := now.Add(maxClockSkew); created.After(ceiling) {
+		return ceiling
+	}
+	return created
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // newItems returns the items of a media/changed answer that were never
 // published, oldest first, and records them as seen.
-func (m *mediaStore) newItems(items []blink.Media) []blink.Media {
+func (m *mediaStore) newItems(items []blink.Media, now time.Time) []blink.Media {
 	var fresh []blink.Media
+	eff := map[int64]time.Time{}
 	for _, it := range items {
 		if it.Deleted || it.ID == 0 {
 			continue
 		}
-		if _, ok := m.seen[it.ID]; ok {
+		t := effectiveTime(it.CreatedAt, now)
+		if seen, ok := m.seen[it.ID]; ok {
+			// A clip dated ahead (or undated) keeps coming back: keep
+			// remembering it for as long as it does.
+			if t.After(seen) {
+				m.seen[it.ID] = t
+			}
 			continue
 		}
-		if it.CreatedAt.Before(m.floor) {
+		if _, dup := eff[it.ID]; dup || t.Before(m.floor) {
 			continue
 		}
+		eff[it.ID] = t
 		fresh = append(fresh, it)
 	}
-	slices.SortStableFunc(fresh, func(a, b blink.Media) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortStableFunc(fresh, func(a, b blink.Media) int { return eff[a.ID].Compare(eff[b.ID]) })
 	for _, it := range fresh {
-		m.seen[it.ID] = it.CreatedAt
-		if it.CreatedAt.After(m.watermark) {
-			m.watermark = it.CreatedAt
+		t := eff[it.ID]
+		m.seen[it.ID] = t
+		if t.After(m.watermark) {
+			m.watermark = t
 		}
 		k := devKey{it.NetworkID, it.DeviceID}
-		if it.CreatedAt.After(m.last[k]) {
-			m.last[k] = it.CreatedAt
+		if last := earlier(t, now); last.After(m.last[k]) {
+			m.last[k] = last
 		}
 	}
 	cut := m.watermark.Add(-mediaLookback)
@@ -140,14 +175,14 @@ func (m *mediaStore) newItems(items []blink.Media) []blink.Media {
 
 // eventPayload is one message on <root>/events (contract.md §2).
 type eventPayload struct {
-	ID         int64     `json:"id"`
-	Type       string    `json:"type"`
-	NetworkID  int64     `json:"network_id"`
-	DeviceID   int64     `json:"device_id"`
-	DeviceName string    `json:"device_name"`
-	CreatedAt  time.Time `json:"created_at"`
-	Clip       string    `json:"clip"`
-	Thumbnail  string    `json:"thumbnail"`
+	ID         int64      `json:"id"`
+	Type       string     `json:"type"`
+	NetworkID  int64      `json:"network_id"`
+	DeviceID   int64      `json:"device_id"`
+	DeviceName string     `json:"device_name"`
+	CreatedAt  *time.Time `json:"created_at"`
+	Clip       string     `json:"clip"`
+	Thumbnail  string     `json:"thumbnail"`
 }
 
 // eventType maps Blink's source onto the contract's event types. Doorbell
@@ -183,7 +218,7 @@ func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 		b.noteRateLimit(err)
 		return 0, fmt.Errorf("poll media: %w", err)
 	}
-	fresh := b.media.newItems(items)
+	fresh := b.media.newItems(items, b.opts.Now())
 	if len(fresh) == 0 {
 		return 0, nil
 	}
@@ -211,10 +246,11 @@ func (b *Bridge) publishMedia(m blink.Media) {
 	if d, ok := b.deviceLocked(k); ok && d.Name != "" {
 		name = d.Name
 	}
-	if t := b.lastEvent[k]; m.CreatedAt.After(t) {
-		b.lastEvent[k] = m.CreatedAt
+	at := effectiveTime(m.CreatedAt, now)
+	if seen := earlier(at, now); seen.After(b.lastEvent[k]) {
+		b.lastEvent[k] = seen
 	}
-	if typ != discovery.EventLiveview && now.Sub(m.CreatedAt) < recent {
+	if typ != discovery.EventLiveview && now.Sub(at) < recent {
 		b.motionUntil[k] = time.Now().Add(b.opts.HoldTime)
 		b.signal(b.wake)
 	}
@@ -222,7 +258,7 @@ func (b *Bridge) publishMedia(m blink.Media) {
 
 	ev := eventPayload{
 		ID: m.ID, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
-		CreatedAt: m.CreatedAt.UTC(), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
+		CreatedAt: timeOrNil(m.CreatedAt), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
 	}
 	if !b.deferEvent(m, ev) { // with MediaDir: after the clip is saved (clips.go)
 		b.publishEvent(ev)

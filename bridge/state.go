@@ -15,6 +15,10 @@ const (
 	offline = discovery.Offline
 )
 
+// heartbeatGranularity coarsens a sync module's heartbeat (Blink moves it
+// about once a minute) so an idle account stays quiet.
+const heartbeatGranularity = 15 * time.Minute
+
 // devKey addresses a device (or sync module) the way topics do.
 type devKey struct{ net, dev int64 }
 
@@ -31,6 +35,21 @@ type stateView struct {
 	motionUntil map[devKey]time.Time
 	lastEvent   map[devKey]time.Time
 	bridge      bridgeView
+	// onError hears about a payload that could not be encoded (its topic is
+	// left out); nil ignores it.
+	onError func(topic string, err error)
+}
+
+// put stores the JSON encoding of p as topic's payload.
+func (v *stateView) put(m map[string]string, topic string, p any) {
+	s, err := marshal(p)
+	if err != nil {
+		if v.onError != nil {
+			v.onError(topic, err)
+		}
+		return
+	}
+	m[topic] = s
 }
 
 // bridgeView is the bridge's own retained state.
@@ -68,7 +87,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		}
 		m[t.NetworkEntity(nw.ID, discovery.EntityAlarm)] = alarm
 		m[t.NetworkAvailability(nw.ID)] = avail
-		m[t.NetworkAttributes(nw.ID)] = marshal(networkAttrs{
+		v.put(m, t.NetworkAttributes(nw.ID), networkAttrs{
 			ID: nw.ID, Name: nw.Name, Armed: nw.Armed, TimeZone: nw.TimeZone, UpdatedAt: timeOrNil(nw.UpdatedAt),
 		})
 	}
@@ -85,15 +104,17 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 			m[st(discovery.EntityWiFi)] = strconv.Itoa(sm.WiFiBars)
 		}
 		m[t.DeviceAvailability(sm.NetworkID, sm.ID)] = avail
+		// The heartbeat moves about once a minute: kept out of the
+		// attributes (HA records every attributes change) and coarsened.
+		m[st(discovery.EntityHeartbeat)] = timeOrNone(sm.LastHeartbeat.Truncate(heartbeatGranularity))
 		a := syncAttrs{
 			ID: sm.ID, NetworkID: sm.NetworkID, Name: sm.Name, Serial: sm.Serial, Firmware: sm.FirmwareVersion,
 			Type: sm.Type, Status: sm.Status, Online: sm.Online(), LocalStorage: sm.LocalStorageStatus,
-			LastHeartbeat: timeOrNil(sm.LastHeartbeat),
 		}
 		if sm.WiFiBars >= 0 {
 			a.WiFiBars = &sm.WiFiBars
 		}
-		m[t.DeviceAttributes(sm.NetworkID, sm.ID)] = marshal(a)
+		v.put(m, t.DeviceAttributes(sm.NetworkID, sm.ID), a)
 	}
 	for i := range v.hs.Devices {
 		d := &v.hs.Devices[i]
@@ -128,11 +149,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 			m[st(discovery.EntityOnline)] = onOff(d.Online())
 		}
 		if c.LastEvent {
-			if hasLast {
-				m[st(discovery.EntityLastEvent)] = last.UTC().Format(time.RFC3339)
-			} else {
-				m[st(discovery.EntityLastEvent)] = discovery.StateNone
-			}
+			m[st(discovery.EntityLastEvent)] = timeOrNone(last) // zero when !hasLast
 		}
 		da := offline
 		if v.blinkOK && d.Online() {
@@ -151,14 +168,14 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if s != nil {
 			a.TemperatureF, a.WiFiBars, a.LFRBars, a.BatteryBars = s.TemperatureF, s.WiFiBars, s.LFRBars, s.BatteryBars
 		}
-		m[t.DeviceAttributes(d.NetworkID, d.ID)] = marshal(a)
+		v.put(m, t.DeviceAttributes(d.NetworkID, d.ID), a)
 	}
 	return m
 }
 
 func bridgeState(t discovery.Topics, v *stateView, m map[string]string) {
 	b := &v.bridge
-	m[t.BridgeAuth()] = marshal(b.auth.payload())
+	v.put(m, t.BridgeAuth(), b.auth.payload())
 	m[t.BridgeEntity(discovery.BridgeAuthState)] = string(b.auth.State)
 	if b.codePending {
 		m[t.BridgeEntity(discovery.BridgeAuthCode)] = "******"
@@ -170,11 +187,7 @@ func bridgeState(t discovery.Topics, v *stateView, m map[string]string) {
 	} else {
 		m[t.BridgeEntity(discovery.BridgeRequests)] = discovery.StateNone
 	}
-	if b.cooldown.IsZero() {
-		m[t.BridgeEntity(discovery.BridgeCooldown)] = discovery.StateNone
-	} else {
-		m[t.BridgeEntity(discovery.BridgeCooldown)] = b.cooldown.UTC().Format(time.RFC3339)
-	}
+	m[t.BridgeEntity(discovery.BridgeCooldown)] = timeOrNone(b.cooldown)
 	if b.info != nil {
 		m[t.BridgeInfo()] = string(b.info)
 	}
@@ -189,17 +202,16 @@ type networkAttrs struct {
 }
 
 type syncAttrs struct {
-	ID            int64      `json:"id"`
-	NetworkID     int64      `json:"network_id"`
-	Name          string     `json:"name"`
-	Serial        string     `json:"serial,omitempty"`
-	Firmware      string     `json:"firmware,omitempty"`
-	Type          string     `json:"type,omitempty"`
-	Status        string     `json:"status"`
-	Online        bool       `json:"online"`
-	WiFiBars      *int       `json:"wifi_bars"`
-	LocalStorage  string     `json:"local_storage,omitempty"`
-	LastHeartbeat *time.Time `json:"last_heartbeat"`
+	ID           int64  `json:"id"`
+	NetworkID    int64  `json:"network_id"`
+	Name         string `json:"name"`
+	Serial       string `json:"serial,omitempty"`
+	Firmware     string `json:"firmware,omitempty"`
+	Type         string `json:"type,omitempty"`
+	Status       string `json:"status"`
+	Online       bool   `json:"online"`
+	WiFiBars     *int   `json:"wifi_bars"`
+	LocalStorage string `json:"local_storage,omitempty"`
 }
 
 type deviceAttrs struct {
@@ -224,13 +236,15 @@ type deviceAttrs struct {
 	UpdatedAt       *time.Time `json:"updated_at"`
 }
 
-func marshal(v any) string {
+// marshal encodes a payload. Blink's data reaches it only through the
+// guards below, but a failure still never panics: the topic is left out
+// (and keeps its last value) and the caller logs it.
+func marshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		// Only plain structs reach here; a failure is a programming error.
-		panic("bridge: marshal state: " + err.Error())
+		return "", err
 	}
-	return string(b)
+	return string(b), nil
 }
 
 func onOff(b bool) string {
@@ -261,12 +275,34 @@ func sigInt(s *blink.Signals, f func(*blink.Signals) *int) *int {
 	return f(s)
 }
 
-func timeOrNil(t time.Time) *time.Time {
+// publishable reports whether t can appear in a payload: set, and within
+// the years RFC 3339 and encoding/json can write. Blink has sent times
+// outside them (9999-12-31T23:30:00-01:00 is year 10000 in UTC); such a
+// time counts as absent.
+func publishable(t time.Time) bool {
 	if t.IsZero() {
+		return false
+	}
+	y := t.UTC().Year()
+	return y >= 1 && y <= 9999
+}
+
+// timeOrNil is t in UTC for a JSON payload, or nil when t is absent or not
+// publishable.
+func timeOrNil(t time.Time) *time.Time {
+	if !publishable(t) {
 		return nil
 	}
 	u := t.UTC()
 	return &u
+}
+
+// timeOrNone is t as an RFC 3339 state, or HA's "None".
+func timeOrNone(t time.Time) string {
+	if !publishable(t) {
+		return discovery.StateNone
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // isAvailabilityTopic reports whether topic is a per-network or per-device

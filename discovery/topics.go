@@ -40,6 +40,7 @@ const (
 	EntityLastEvent       = "last_event"       // RFC 3339 timestamp
 	EntityEvent           = "event"            // not retained: {"event_type":"motion"|…}
 	EntityLocalStorage    = "local_storage"    // sync module: active/unavailable/…
+	EntityHeartbeat       = "last_heartbeat"   // sync module: RFC 3339, to 15 minutes; no HA entity
 	EntityAttributes      = "attributes"       // JSON object
 	EntityAvailability    = "availability"     // online/offline
 
