@@ -85,8 +85,9 @@ type Bridge struct {
 
 	wake chan struct{} // scheduler: recompute timers (cap 1)
 	// pollNow asks the scheduler to poll homescreen at once (cap 1).
-	pollNow   chan struct{}
-	republish chan struct{} // HA birth: republish everything (cap 1)
+	pollNow    chan struct{}
+	republishq *republishQueue // HA births and rediscover (republish.go)
+	polls      pollTimes       // last successful polls, for refresh
 
 	workersMu sync.Mutex
 	workers   map[string]chan *request
@@ -132,7 +133,7 @@ func New(opts Options) (*Bridge, error) {
 		discPublished: map[string]string{},
 		wake:          make(chan struct{}, 1),
 		pollNow:       make(chan struct{}, 1),
-		republish:     make(chan struct{}, 1),
+		republishq:    newRepublishQueue(),
 		workers:       map[string]chan *request{},
 	}
 	b.auth = AuthStatus{State: AuthOK, Since: opts.Now()}
@@ -265,19 +266,6 @@ func (b *Bridge) republishAll(ctx context.Context) {
 	b.publishThumbsLocked()
 	b.mu.Unlock()
 	b.finishDiscovery(rem)
-}
-
-// runRepublisher serves HA birth messages outside the MQTT handler.
-func (b *Bridge) runRepublisher(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-b.republish:
-			b.logDisc.Info().Msg("Home Assistant came online; republishing discovery and state")
-			b.republishAll(ctx)
-		}
-	}
 }
 
 // sync publishes the state topics that changed.

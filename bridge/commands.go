@@ -28,6 +28,24 @@ func (b *Bridge) enqueue(r *request) {
 		b.reject(r, r.op, err)
 		return
 	}
+	if r.op == OpRediscover {
+		// Answered by the republisher, which coalesces floods. Under
+		// workersMu, like worker(): the republisher answers every waiter
+		// added before shutdown began.
+		b.workersMu.Lock()
+		err := errShuttingDown
+		if !b.shuttingDown.Load() {
+			err = nil
+			if !b.republishq.request(r) {
+				err = errQueueFull
+			}
+		}
+		b.workersMu.Unlock()
+		if err != nil {
+			go b.respond(r, nil, err)
+		}
+		return
+	}
 	q := b.worker(key)
 	if q == nil {
 		go b.respond(r, nil, errShuttingDown)
@@ -187,9 +205,6 @@ func (b *Bridge) execute(ctx context.Context, r *request) {
 		data, err = b.doRecord(ctx, r)
 	case OpRefresh:
 		data, err = b.doRefresh(ctx)
-	case OpRediscover:
-		b.republishAll(ctx)
-		data = map[string]any{"republished": true}
 	case OpAuthVerify:
 		err = b.doAuthVerify(ctx, r)
 	case OpAuthLogin:
@@ -345,21 +360,34 @@ func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 	return map[string]any{"device": r.device, "bytes": len(img), "topic": topic}, nil
 }
 
+// doRefresh polls homescreen and media now, except what was polled (by
+// anyone) within refreshFloor: a flood of refresh requests is answered
+// from those polls and costs Blink at most one poll per floor.
 func (b *Bridge) doRefresh(ctx context.Context) (any, error) {
 	if !b.Auth().usable() {
 		return nil, blink.ErrReauthRequired
 	}
-	if err := b.pollHomescreen(ctx); err != nil {
-		return nil, err
+	hsFresh, mediaFresh := b.polls.fresh(time.Now(), b.opts.refreshFloor)
+	if !hsFresh {
+		if err := b.pollHomescreen(ctx); err != nil {
+			return nil, err
+		}
 	}
-	n, err := b.pollMedia(ctx)
-	if err != nil {
-		return nil, err
+	n := 0
+	if !mediaFresh {
+		var err error
+		if n, err = b.pollMedia(ctx); err != nil {
+			return nil, err
+		}
 	}
-	b.awaitThumbnails(ctx)
-	b.mu.Lock()
-	data := map[string]any{"networks": len(b.hs.Networks), "devices": len(b.hs.Devices), "new_media": n}
-	b.mu.Unlock()
+	if !hsFresh {
+		b.awaitThumbnails(ctx)
+	}
+	hs := b.hsSnap.Load()
+	data := map[string]any{"new_media": n, "polled": !hsFresh || !mediaFresh}
+	if hs != nil {
+		data["networks"], data["devices"] = len(hs.Networks), len(hs.Devices)
+	}
 	return data, nil
 }
 

@@ -117,6 +117,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		HoldTime:          time.Hour,
 		CommandSpacing:    time.Millisecond,
 		StateDir:          e.stateDir,
+		refreshFloor:      -1, // tests poll with refresh requests
 		Logger:            zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), e.logs)).With().Timestamp().Logger(),
 		Version:           "test",
 	}

@@ -218,6 +218,7 @@ func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 		b.noteRateLimit(err)
 		return 0, fmt.Errorf("poll media: %w", err)
 	}
+	b.polls.mark(false, time.Now())
 	fresh := b.media.newItems(items, b.opts.Now())
 	if len(fresh) == 0 {
 		return 0, nil

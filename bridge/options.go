@@ -91,6 +91,10 @@ type Options struct {
 	Version string
 	// OnEvent, when set, is called synchronously for metrics; keep it fast.
 	OnEvent func(Event)
+
+	// refreshFloor overrides the package's refreshFloor for tests that poll
+	// with refresh requests (negative: none).
+	refreshFloor time.Duration
 }
 
 // MQTTOptions configure the broker connection.
@@ -185,6 +189,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	switch {
+	case o.refreshFloor == 0:
+		o.refreshFloor = refreshFloor
+	case o.refreshFloor < 0:
+		o.refreshFloor = 0
 	}
 	if o.MQTT.ClientID == "" {
 		o.MQTT.ClientID = DefaultClientID(o.Topics.Root)

@@ -310,10 +310,13 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 		// A retained birth arrives on every (re)subscribe, right after
 		// OnConnect republished everything; only a live one means HA restarted.
 		if !m.Retained() && strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
-			b.signal(b.republish)
+			b.republishq.request(nil)
 		}
 	case strings.HasPrefix(topic, b.topics.Response("")):
 		// Our own answer to an op whose name ends in "/set".
+	case len(m.Payload()) == 0 && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
+		// How a retained message is cleared: not a command.
+		b.logCmd.Debug().Str("topic", topic).Msg("ignored an empty command payload")
 	case m.Retained() && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
 		// A retained command would run again on every reconnect, hours
 		// later; commands are never retained (HA does not retain them).

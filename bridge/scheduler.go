@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -13,6 +14,34 @@ import (
 // tokenReloadInterval bounds how long a logged-out bridge takes to notice a
 // token that `blink2mqtt login` wrote: it only reads a local file.
 const tokenReloadInterval = 5 * time.Second
+
+// refreshFloor is the least time between two polls of the same kind made
+// on request (refresh): see doRefresh.
+const refreshFloor = 15 * time.Second
+
+// pollTimes records when the last homescreen and media polls succeeded,
+// whoever made them (scheduler, refresh, commands).
+type pollTimes struct {
+	mu        sync.Mutex
+	hs, media time.Time
+}
+
+func (p *pollTimes) mark(hs bool, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if hs {
+		p.hs = at
+	} else {
+		p.media = at
+	}
+}
+
+// fresh reports which kinds were polled within floor of now.
+func (p *pollTimes) fresh(now time.Time, floor time.Duration) (hs, media bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.hs.IsZero() && now.Sub(p.hs) < floor, !p.media.IsZero() && now.Sub(p.media) < floor
+}
 
 // schedule is the scheduler's own state; only runScheduler touches it.
 type schedule struct {
@@ -163,6 +192,7 @@ func (b *Bridge) pollHomescreen(ctx context.Context) error {
 		b.noteRateLimit(err)
 		return fmt.Errorf("poll homescreen: %w", err)
 	}
+	b.polls.mark(true, time.Now())
 	b.applyHomescreen(ctx, hs, started)
 	return nil
 }
