@@ -208,7 +208,7 @@ func (b *Bridge) execute(ctx context.Context, r *request) {
 	case OpAuthVerify:
 		err = b.doAuthVerify(ctx, r)
 	case OpAuthLogin:
-		err = b.doAuthLogin(ctx)
+		err = b.doAuthLogin(ctx, r)
 	case discovery.BridgeAuthCode:
 		b.mu.Lock()
 		b.pendingCode = r.code
@@ -412,11 +412,11 @@ func (b *Bridge) doAuthVerify(ctx context.Context, r *request) error {
 	return err
 }
 
-func (b *Bridge) doAuthLogin(ctx context.Context) error {
+func (b *Bridge) doAuthLogin(ctx context.Context, r *request) error {
 	if b.opts.Auth == nil {
 		return errors.New("login over MQTT is not available; run `blink2mqtt login`")
 	}
-	return b.opts.Auth.StartLogin(ctx)
+	return b.opts.Auth.StartLogin(ctx, LoginRequest{Replace: r.replace})
 }
 
 func (b *Bridge) device(k devKey) (blink.Device, bool) {

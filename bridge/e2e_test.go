@@ -304,7 +304,7 @@ func (a *fakeAuth) SubmitCode(_ context.Context, code blink.Secret) error {
 	return nil
 }
 
-func (a *fakeAuth) StartLogin(context.Context) error {
+func (a *fakeAuth) StartLogin(context.Context, LoginRequest) error {
 	a.b.SetAuthState(AuthCodeRequired, "code sent by sms")
 	return nil
 }

@@ -124,8 +124,33 @@ type Authenticator interface {
 	// SubmitCode hands a 2FA code to the pending login; ErrNoLoginPending
 	// when there is none, blink.ErrInvalidCode when Blink refused it.
 	SubmitCode(ctx context.Context, code blink.Secret) error
-	// StartLogin begins a new login on purpose (auth/login).
-	StartLogin(ctx context.Context) error
+	// StartLogin begins a new login on purpose (auth/login). It refuses
+	// with a *LoginRefusedError while a login waits for its code (unless
+	// req.Replace) or inside the cooldown after the last code-sending
+	// sign-in, so a flood of requests never becomes a flood of SMS codes.
+	StartLogin(ctx context.Context, req LoginRequest) error
+}
+
+// LoginRequest is an auth/login request.
+type LoginRequest struct {
+	// Replace starts over while a login waits for its code; it never skips
+	// the cooldown.
+	Replace bool
+}
+
+// LoginRefusedError is a login that was not started, and why.
+type LoginRefusedError struct {
+	Reason string
+	// RetryAt is when a new login will be accepted; zero when that depends
+	// on the person (a code is pending).
+	RetryAt time.Time
+}
+
+func (e *LoginRefusedError) Error() string {
+	if e.RetryAt.IsZero() {
+		return "login not started: " + e.Reason
+	}
+	return "login not started: " + e.Reason + "; try again after " + e.RetryAt.UTC().Format(time.RFC3339)
 }
 
 // ErrNoLoginPending answers a 2FA code when no login waits for one.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +29,12 @@ const (
 	OpRediscover      = "rediscover"
 )
 
-// opFields lists the fields each operation takes (besides "transaction").
+// opOptional lists the fields an operation may take besides opFields.
+var opOptional = map[string][]string{
+	OpAuthLogin: {"replace"},
+}
+
+// opFields lists the fields each operation needs (besides "transaction").
 var opFields = map[string][]string{
 	OpArm:             {"network"},
 	OpDisarm:          {"network"},
@@ -61,6 +67,7 @@ type request struct {
 	network int64
 	device  int64
 	enabled bool
+	replace bool // auth/login: start over while a code is pending
 	code    blink.Secret
 
 	// Resolved by resolve: the device (for device ops).
@@ -102,12 +109,19 @@ func parseRequest(op string, payload []byte) (*request, error) {
 	if !known {
 		return r, badInput("unknown operation %q; known operations: %s", op, knownOps())
 	}
+	optional := opOptional[op]
 	for k := range fields {
-		if !contains(want, k) {
-			if len(want) == 0 {
+		if !contains(want, k) && !contains(optional, k) {
+			takes := append(slices.Clone(want), optional...)
+			if len(takes) == 0 {
 				return r, badInput("%s takes no fields, but got %q", op, k)
 			}
-			return r, badInput("unknown field %q for %s (it takes: %s)", k, op, strings.Join(want, ", "))
+			return r, badInput("unknown field %q for %s (it takes: %s)", k, op, strings.Join(takes, ", "))
+		}
+	}
+	if raw, ok := fields["replace"]; ok && contains(optional, "replace") {
+		if e := json.Unmarshal(raw, &r.replace); e != nil || isNull(raw) {
+			return r, badInput(`"replace" must be true or false, got %s`, describeJSON(raw))
 		}
 	}
 	var err error

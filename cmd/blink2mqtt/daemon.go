@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 
@@ -21,7 +22,7 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	auth := &authFlow{client: client, email: cfg.BlinkEmail, password: cfg.BlinkPassword,
+	auth := &authFlow{client: client, email: cfg.BlinkEmail, password: cfg.BlinkPassword, stateDir: cfg.StateDir,
 		log: log.With().Str("component", "login").Logger()}
 	b, err := bridge.New(bridge.Options{
 		Cloud: client,
@@ -68,7 +69,14 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	if !client.HasSession() {
 		if cfg.BlinkEmail != "" && !cfg.BlinkPassword.IsZero() {
 			// Exactly one login per start; a code request waits for a person.
-			go func() { _ = auth.StartLogin(ctx) }()
+			go func() {
+				var refused *bridge.LoginRefusedError
+				if err := auth.StartLogin(ctx, bridge.LoginRequest{}); errors.As(err, &refused) {
+					// A restart loop: the last start already sent a code.
+					log.Warn().Str("reason", refused.Error()).Msg("not logging in at start-up")
+					b.SetAuthState(bridge.AuthReauthRequired, refused.Error()+"; then press Log in again (auth/login)")
+				}
+			}()
 		} else {
 			log.Warn().Msg("no saved Blink token and no BLINK_EMAIL/BLINK_PASSWORD: run `blink2mqtt login` (the daemon picks the token up), or set them and restart to log in from Home Assistant")
 			b.SetAuthState(bridge.AuthReauthRequired, errNoCredentials.Error())
