@@ -49,8 +49,10 @@ type Bridge struct {
 	hs        *blink.Homescreen
 	hsStarted time.Time // when the request behind hs was sent
 	// hsSnap mirrors hs for readers that must not wait for mu (handlers).
-	hsSnap   atomic.Pointer[blink.Homescreen]
-	lastPoll time.Time
+	hsSnap atomic.Pointer[blink.Homescreen]
+	// nodesSnap is hs's topic node table.
+	nodesSnap atomic.Pointer[discovery.Nodes]
+	lastPoll  time.Time
 	// netCmdAt / devCmdAt: when the last command on a network / device
 	// completed; a homescreen requested before then is older than the
 	// command's result and must not undo it.
@@ -324,14 +326,29 @@ func (b *Bridge) publishThumbsLocked() {
 		return
 	}
 	for k, img := range b.thumbs {
-		b.pub.publish(b.topics.DeviceEntity(k.net, k.dev, discovery.EntityThumbnail), 0, true, img)
+		b.pub.publish(b.thumbnailTopic(k), 0, true, img)
 	}
+}
+
+// thumbnailTopic is where k's picture is published.
+func (b *Bridge) thumbnailTopic(k devKey) string {
+	return b.topics.NodeEntity(b.nodes().Node(k), discovery.EntityThumbnail)
+}
+
+// nodes is the topic node table of the latest homescreen; it never waits
+// for b.mu.
+func (b *Bridge) nodes() *discovery.Nodes {
+	if n := b.nodesSnap.Load(); n != nil {
+		return n
+	}
+	return discovery.NodesOf(nil)
 }
 
 func (b *Bridge) viewLocked() *stateView {
 	return &stateView{
 		now:         b.opts.Now(),
 		hs:          b.hs,
+		nodes:       b.nodesSnap.Load(),
 		blinkOK:     b.auth.usable(),
 		alarm:       b.alarm,
 		motionUntil: b.motionUntil,
@@ -369,6 +386,7 @@ func (b *Bridge) mqttReady() bool {
 func (b *Bridge) setHSLocked(hs *blink.Homescreen) {
 	b.hs = hs
 	b.hsSnap.Store(hs)
+	b.nodesSnap.Store(discovery.NodesOf(hs))
 }
 
 // SetAuthState records a new auth state (used by the Authenticator and

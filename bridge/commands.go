@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -84,30 +85,71 @@ func (b *Bridge) resolve(r *request) (string, error) {
 		}
 		return netKey(r.network), nil
 	default:
-		var found []blink.Device
-		for _, d := range hs.Devices {
-			if d.ID == r.device && (r.network == 0 || d.NetworkID == r.network) {
-				found = append(found, d)
-			}
+		d, err := findDevice(hs, b.nodes(), r)
+		if err != nil {
+			return "", err
 		}
-		switch len(found) {
-		case 0:
-			if slices.ContainsFunc(hs.SyncModules, func(s blink.SyncModule) bool { return s.ID == r.device }) {
-				return "", badInput("device %d is a sync module; it takes no camera commands", r.device)
-			}
-			return "", badInput("unknown device %d", r.device)
-		case 1:
-		default:
-			return "", badInput("device id %d is ambiguous (several families use it)", r.device)
+		if !d.Family.Valid() {
+			return "", badInput("device %d is of a kind (%s) the bridge cannot command", r.device, d.Type)
 		}
-		if !found[0].Family.Valid() {
-			return "", badInput("device %d is of a kind (%s) the bridge cannot command", r.device, found[0].Type)
-		}
-		r.dev = found[0]
-		r.network = found[0].NetworkID
+		r.dev = d
+		r.network, r.device = d.NetworkID, d.ID
 		return netKey(r.network), nil
 	}
 }
+
+// findDevice picks the camera, Mini or doorbell a request means: by its
+// topic node (…/set topics), or by id, narrowed by network and family when
+// several families use that id.
+func findDevice(hs *blink.Homescreen, nodes *discovery.Nodes, r *request) (blink.Device, error) {
+	if r.node != "" {
+		k, ok := nodes.Key(discovery.Node{Network: r.network, Name: r.node})
+		if ok {
+			for _, d := range hs.Devices {
+				if discovery.KeyOf(d) == k {
+					return d, nil
+				}
+			}
+		}
+		if ok && k.Family == discovery.FamilySyncModule {
+			return blink.Device{}, badInput("%s/%s is a sync module; it takes no camera commands", id2s(r.network), r.node)
+		}
+		return blink.Device{}, badInput("unknown device %s on network %d", r.node, r.network)
+	}
+	var found []blink.Device
+	for _, d := range hs.Devices {
+		if d.ID == r.device && (r.network == 0 || d.NetworkID == r.network) && (r.family == "" || d.Family == r.family) {
+			found = append(found, d)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		if r.family == "" && slices.ContainsFunc(hs.SyncModules, func(s blink.SyncModule) bool { return s.ID == r.device }) {
+			return blink.Device{}, badInput("device %d is a sync module; it takes no camera commands", r.device)
+		}
+		return blink.Device{}, badInput("unknown device %d", r.device)
+	}
+	var which []string
+	for _, d := range found {
+		which = append(which, fmt.Sprintf("a %s on network %d", d.Family, d.NetworkID))
+	}
+	return blink.Device{}, badInput(`device id %d is used by %s; add "family" (%s) or "network" to say which`,
+		r.device, strings.Join(which, " and "), familiesOf(found))
+}
+
+func familiesOf(ds []blink.Device) string {
+	var fs []string
+	for _, d := range ds {
+		if s := string(d.Family); !slices.Contains(fs, s) {
+			fs = append(fs, s)
+		}
+	}
+	return strings.Join(fs, ", ")
+}
+
+func id2s(n int64) string { return strconv.FormatInt(n, 10) }
 
 func netKey(id int64) string { return "net:" + strconv.FormatInt(id, 10) }
 
@@ -276,11 +318,11 @@ func (b *Bridge) doMotionDetection(ctx context.Context, r *request) (any, error)
 	_, err := b.cloud.SetMotionDetection(ctx, r.dev.Ref(), r.enabled)
 	b.mu.Lock()
 	if err == nil {
-		b.devCmdAt[devKey{r.network, r.device}] = time.Now()
+		b.devCmdAt[discovery.KeyOf(r.dev)] = time.Now()
 		b.setHSLocked(withDevice(b.hs, r.dev, func(d *blink.Device) { d.Enabled = r.enabled }))
 	}
 	// On failure this puts HA's optimistic switch back.
-	delete(b.published, b.topics.DeviceEntity(r.network, r.device, discovery.EntityMotionDetection))
+	delete(b.published, b.topics.NodeEntity(b.nodes().Node(discovery.KeyOf(r.dev)), discovery.EntityMotionDetection))
 	b.syncLocked()
 	b.mu.Unlock()
 	if err != nil {
@@ -306,7 +348,7 @@ func (b *Bridge) doRecord(ctx context.Context, r *request) (any, error) {
 // downloads it and publishes it (retained, acknowledged) before answering.
 func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 	before := r.dev.Thumbnail
-	k := devKey{r.network, r.device}
+	k := discovery.KeyOf(r.dev)
 	defer b.beginSnapshot(k)()
 	if _, err := b.cloud.RequestThumbnail(ctx, r.dev.Ref()); err != nil {
 		return nil, err
@@ -343,7 +385,7 @@ func (b *Bridge) doSnapshot(ctx context.Context, r *request) (any, error) {
 		b.logCmd.Warn().Err(err).Int64("device", r.device).Int("bytes", len(img)).Msg("thumbnail download is not a JPEG; keeping the previous image")
 		return nil, errors.New("Blink sent something that is not a JPEG image; the previous thumbnail stays")
 	}
-	topic := b.topics.DeviceEntity(r.network, r.device, discovery.EntityThumbnail)
+	topic := b.thumbnailTopic(k)
 	b.mu.Lock()
 	b.thumbs[k] = img
 	var tok paho.Token
@@ -426,7 +468,7 @@ func (b *Bridge) device(k devKey) (blink.Device, bool) {
 		return blink.Device{}, false
 	}
 	for _, d := range b.hs.Devices {
-		if d.NetworkID == k.net && d.ID == k.dev {
+		if discovery.KeyOf(d) == k {
 			return d, true
 		}
 	}

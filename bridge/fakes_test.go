@@ -28,7 +28,8 @@ type fakeCloud struct {
 	mediaCalls []time.Time
 	cmds       []string
 	cmdLog     []cmdCall
-	cmdDelay   time.Duration // each command takes this long (fake time in a bubble)
+	refs       []blink.DeviceRef // device commands, in order
+	cmdDelay   time.Duration     // each command takes this long (fake time in a bubble)
 	stats      blink.Stats
 }
 
@@ -94,15 +95,30 @@ func (f *fakeCloud) Disarm(ctx context.Context, n int64) (*blink.CommandResult, 
 }
 
 func (f *fakeCloud) SetMotionDetection(ctx context.Context, d blink.DeviceRef, on bool) (*blink.CommandResult, error) {
+	f.noteRef(d)
 	return f.command(ctx, "motion", d.NetworkID)
 }
 
 func (f *fakeCloud) RequestThumbnail(ctx context.Context, d blink.DeviceRef) (*blink.CommandResult, error) {
+	f.noteRef(d)
 	return f.command(ctx, "thumbnail", d.NetworkID)
 }
 
 func (f *fakeCloud) RecordClip(ctx context.Context, d blink.DeviceRef) (*blink.CommandResult, error) {
+	f.noteRef(d)
 	return f.command(ctx, "clip", d.NetworkID)
+}
+
+func (f *fakeCloud) noteRef(d blink.DeviceRef) {
+	f.mu.Lock()
+	f.refs = append(f.refs, d)
+	f.mu.Unlock()
+}
+
+func (f *fakeCloud) deviceRefs() []blink.DeviceRef {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]blink.DeviceRef(nil), f.refs...)
 }
 
 func (f *fakeCloud) Download(context.Context, string, int64) ([]byte, string, error) {
@@ -155,6 +171,8 @@ type fakePub struct {
 	mu   sync.Mutex
 	msgs []pubMsg
 	down bool
+	// published is closed and replaced on every publish (waitUntil).
+	published chan struct{}
 }
 
 type pubMsg struct {
@@ -167,8 +185,36 @@ type pubMsg struct {
 func (p *fakePub) publish(topic string, qos byte, retained bool, payload []byte) paho.Token {
 	p.mu.Lock()
 	p.msgs = append(p.msgs, pubMsg{topic, string(payload), retained, time.Now()})
+	if p.published != nil {
+		close(p.published)
+	}
+	p.published = make(chan struct{})
 	p.mu.Unlock()
 	return doneToken{}
+}
+
+// waitUntil waits (at most 5 s) until cond holds, checking after every
+// publish.
+func (p *fakePub) waitUntil(t testing.TB, cond func() bool) {
+	t.Helper()
+	timeout := time.NewTimer(5 * time.Second)
+	defer timeout.Stop()
+	for {
+		p.mu.Lock()
+		if p.published == nil {
+			p.published = make(chan struct{})
+		}
+		ch := p.published
+		p.mu.Unlock()
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout.C:
+			t.Fatal("condition not met within 5s of publishes")
+		}
+	}
 }
 
 func (p *fakePub) open() bool {

@@ -274,7 +274,7 @@ func (e *env) waitRepublished(mark int) {
 		}
 	}
 	for k := range e.bridge.thumbs { // republished with the state
-		topics = append(topics, e.topics.DeviceEntity(k.net, k.dev, discovery.EntityThumbnail))
+		topics = append(topics, e.bridge.thumbnailTopic(k))
 	}
 	e.bridge.mu.Unlock()
 	for _, topic := range topics {

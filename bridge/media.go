@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +35,8 @@ type mediaStore struct {
 	path      string
 	watermark time.Time
 	seen      map[int64]time.Time // media id → created_at
-	last      map[devKey]time.Time
+	// last is each device's last event as loaded; the bridge owns it after.
+	last map[devKey]time.Time
 	// floor: clips created before it are never new (the watermark's
 	// lookback at start, or the start time on the very first run).
 	floor time.Time
@@ -76,12 +77,11 @@ func loadMedia(dir string, now time.Time) (mediaStore, error) {
 	for id, t := range f.Seen {
 		m.seen[id] = earlier(t, m.watermark)
 	}
-	for k, t := range f.LastEvent {
-		net, dev, ok := strings.Cut(k, "/")
-		n, err1 := strconv.ParseInt(net, 10, 64)
-		d, err2 := strconv.ParseInt(dev, 10, 64)
-		if ok && err1 == nil && err2 == nil && publishable(t) {
-			m.last[devKey{n, d}] = earlier(t, now)
+	for s, t := range f.LastEvent {
+		// Files from before families were keys say "<net>/<id>": Family
+		// stays empty until a homescreen shows which device that is.
+		if k, ok := discovery.ParseDeviceKey(s); ok && publishable(t) {
+			m.last[k] = earlier(t, now)
 		}
 	}
 	return m, nil
@@ -89,10 +89,11 @@ func loadMedia(dir string, now time.Time) (mediaStore, error) {
 
 func (m *mediaStore) lastEvent() map[devKey]time.Time { return m.last }
 
-func (m *mediaStore) save() error {
+// save writes the cursor and each device's last event.
+func (m *mediaStore) save(last map[devKey]time.Time) error {
 	f := mediaFile{Watermark: m.watermark, Seen: m.seen, LastEvent: map[string]time.Time{}}
-	for k, t := range m.last {
-		f.LastEvent[strconv.FormatInt(k.net, 10)+"/"+strconv.FormatInt(k.dev, 10)] = t
+	for k, t := range last {
+		f.LastEvent[k.String()] = t
 	}
 	data, err := json.Marshal(f)
 	if err != nil {
@@ -155,10 +156,6 @@ func (m *mediaStore) newItems(items []blink.Media, now time.Time) []blink.Media 
 		m.seen[it.ID] = t
 		if t.After(m.watermark) {
 			m.watermark = t
-		}
-		k := devKey{it.NetworkID, it.DeviceID}
-		if last := earlier(t, now); last.After(m.last[k]) {
-			m.last[k] = last
 		}
 	}
 	cut := m.watermark.Add(-mediaLookback)
@@ -226,7 +223,10 @@ func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 	for _, m := range fresh {
 		b.publishMedia(m)
 	}
-	if err := b.media.save(); err != nil {
+	b.mu.Lock()
+	last := maps.Clone(b.lastEvent)
+	b.mu.Unlock()
+	if err := b.media.save(last); err != nil {
 		b.logMedia.Error().Err(err).Msg("could not save the media watermark; a restart may publish these events again")
 	}
 	b.sync()
@@ -236,7 +236,7 @@ func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
 // publishMedia publishes one new media item: the event, the device's event
 // entity, last event, and motion ON for a recent motion clip.
 func (b *Bridge) publishMedia(m blink.Media) {
-	k := devKey{m.NetworkID, m.DeviceID}
+	k := mediaDevice(b.hsSnap.Load(), m)
 	typ := eventType(m)
 	now := b.opts.Now()
 	// A clip is listed only after it was recorded and uploaded; allow for
@@ -265,7 +265,7 @@ func (b *Bridge) publishMedia(m blink.Media) {
 		b.publishEvent(ev)
 	}
 	et, _ := json.Marshal(map[string]string{"event_type": typ})
-	b.pub.publish(b.topics.DeviceEntity(m.NetworkID, m.DeviceID, discovery.EntityEvent), 0, false, et)
+	b.pub.publish(b.topics.NodeEntity(b.nodes().Node(k), discovery.EntityEvent), 0, false, et)
 	b.logMedia.Info().Int64("media", m.ID).Str("type", typ).Int64("device", m.DeviceID).
 		Time("created_at", m.CreatedAt).Msg("new media")
 	b.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
@@ -276,9 +276,45 @@ func (b *Bridge) deviceLocked(k devKey) (blink.Device, bool) {
 		return blink.Device{}, false
 	}
 	for _, d := range b.hs.Devices {
-		if d.NetworkID == k.net && d.ID == k.dev {
+		if discovery.KeyOf(d) == k {
 			return d, true
 		}
 	}
 	return blink.Device{}, false
+}
+
+// mediaDevice finds the device a media item belongs to. The feed gives the
+// network and the device id; when several families of the network use that
+// id, its "device" field (a family or a type) and the name decide, then
+// nodeOrder's first family. An unknown device gets an empty family.
+func mediaDevice(hs *blink.Homescreen, m blink.Media) devKey {
+	var found []blink.Device
+	if hs != nil {
+		for _, d := range hs.Devices {
+			if d.NetworkID == m.NetworkID && d.ID == m.DeviceID {
+				found = append(found, d)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return devKey{Network: m.NetworkID, ID: m.DeviceID}
+	case 1:
+		return discovery.KeyOf(found[0])
+	}
+	for _, match := range []func(blink.Device) bool{
+		func(d blink.Device) bool { return strings.EqualFold(string(d.Family), m.Device) },
+		func(d blink.Device) bool { return strings.EqualFold(d.Type, m.Device) },
+		func(d blink.Device) bool { return m.DeviceName != "" && d.Name == m.DeviceName },
+	} {
+		if i := slices.IndexFunc(found, match); i >= 0 {
+			return discovery.KeyOf(found[i])
+		}
+	}
+	for _, f := range []blink.Family{blink.FamilyCamera, blink.FamilyOwl, blink.FamilyDoorbell} {
+		if i := slices.IndexFunc(found, func(d blink.Device) bool { return d.Family == f }); i >= 0 {
+			return discovery.KeyOf(found[i])
+		}
+	}
+	return discovery.KeyOf(found[0])
 }

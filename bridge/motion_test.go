@@ -159,5 +159,3 @@ func TestMotionHoldExtendedByNewClip(t *testing.T) {
 		<-done
 	})
 }
-
-func id2s(n int64) string { return id(n) }

@@ -32,6 +32,10 @@ const (
 // opOptional lists the fields an operation may take besides opFields.
 var opOptional = map[string][]string{
 	OpAuthLogin: {"replace"},
+	// A device id alone is ambiguous when two families use it.
+	OpSnapshot:        {"network", "family"},
+	OpMotionDetection: {"network", "family"},
+	OpRecord:          {"network", "family"},
 }
 
 // opFields lists the fields each operation needs (besides "transaction").
@@ -66,6 +70,10 @@ type request struct {
 
 	network int64
 	device  int64
+	// node is the device's topic node (…/set topics); family narrows a
+	// device id that several families use.
+	node    string
+	family  blink.Family
 	enabled bool
 	replace bool // auth/login: start over while a code is pending
 	code    blink.Secret
@@ -123,6 +131,19 @@ func parseRequest(op string, payload []byte) (*request, error) {
 		if e := json.Unmarshal(raw, &r.replace); e != nil || isNull(raw) {
 			return r, badInput(`"replace" must be true or false, got %s`, describeJSON(raw))
 		}
+	}
+	if raw, ok := fields["network"]; ok && contains(optional, "network") {
+		var err error
+		if r.network, err = parseID("network", raw); err != nil {
+			return r, err
+		}
+	}
+	if raw, ok := fields["family"]; ok && contains(optional, "family") {
+		var f string
+		if json.Unmarshal(raw, &f) != nil || !blink.Family(f).Valid() {
+			return r, badInput(`"family" must be "camera", "owl" or "doorbell", got %s`, describeJSON(raw))
+		}
+		r.family = blink.Family(f)
 	}
 	var err error
 	for _, k := range want {
@@ -279,11 +300,11 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		return r, nil
 	case len(parts) == 3:
 		net, err1 := parseID("network", json.RawMessage(parts[0]))
-		dev, err2 := parseID("device", json.RawMessage(parts[1]))
-		if err1 != nil || err2 != nil {
-			return nil, badInput("command topic %q has no network and device id", topic)
+		if err1 != nil || !validNode(parts[1]) {
+			return nil, badInput("command topic %q has no network and device", topic)
 		}
-		r.network, r.device = net, dev
+		r.network, r.node = net, parts[1]
+		r.device, _ = strconv.ParseInt(parts[1], 10, 64)
 		switch parts[2] {
 		case discovery.EntityMotionDetection:
 			switch strings.ToUpper(p) {
@@ -303,6 +324,19 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		return nil, badInput("entity %q takes no commands", parts[2])
 	}
 	return nil, badInput("unknown command topic %q", topic)
+}
+
+// validNode accepts a device's topic node: its id, or "<family>-<id>".
+func validNode(s string) bool {
+	prefix, num, ok := strings.Cut(s, "-")
+	if !ok {
+		num, prefix = s, ""
+	}
+	if strings.Trim(prefix, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return false
+	}
+	id, err := strconv.ParseInt(num, 10, 64)
+	return err == nil && id > 0 && strconv.FormatInt(id, 10) == num
 }
 
 // onMessage routes every inbound message. It never blocks: it parses,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
 // tokenReloadInterval bounds how long a logged-out bridge takes to notice a
@@ -205,6 +206,8 @@ func (b *Bridge) applyHomescreen(ctx context.Context, hs *blink.Homescreen, star
 	}
 	b.keepCommandResultsLocked(hs, started)
 	b.setHSLocked(hs)
+	adoptLegacyKeys(b.lastEvent, hs)
+	adoptLegacyKeys(b.thumbs, hs)
 	b.hsStarted, b.lastPoll = started, b.opts.Now()
 	if !b.info.cooldown.IsZero() && !b.opts.Now().Before(b.info.cooldown) {
 		b.info.cooldown = time.Time{}
@@ -248,14 +251,38 @@ func (b *Bridge) keepCommandResultsLocked(hs *blink.Homescreen, started time.Tim
 			continue
 		}
 		for _, p := range prev.Devices {
-			if p.NetworkID != k.net || p.ID != k.dev {
+			if discovery.KeyOf(p) != k {
 				continue
 			}
 			for i := range hs.Devices {
-				if hs.Devices[i].NetworkID == k.net && hs.Devices[i].ID == k.dev {
+				if discovery.KeyOf(hs.Devices[i]) == k {
 					hs.Devices[i].Enabled = p.Enabled
 				}
 			}
+		}
+	}
+}
+
+// adoptLegacyKeys gives keys loaded from state files written before
+// families were part of a key (Family "") to the device of hs that has that
+// network and id, when exactly one has; a later key of that device wins.
+func adoptLegacyKeys[V any](m map[devKey]V, hs *blink.Homescreen) {
+	for k, v := range m {
+		if k.Family != "" {
+			continue
+		}
+		var found []devKey
+		for _, d := range hs.Devices {
+			if d.NetworkID == k.Network && d.ID == k.ID {
+				found = append(found, discovery.KeyOf(d))
+			}
+		}
+		if len(found) != 1 {
+			continue // unknown, or ambiguous: left alone
+		}
+		delete(m, k)
+		if _, ok := m[found[0]]; !ok {
+			m[found[0]] = v
 		}
 	}
 }

@@ -19,13 +19,16 @@ const (
 // about once a minute) so an idle account stays quiet.
 const heartbeatGranularity = 15 * time.Minute
 
-// devKey addresses a device (or sync module) the way topics do.
-type devKey struct{ net, dev int64 }
+// devKey identifies a device or sync module, family included (Blink
+// numbers each family on its own).
+type devKey = discovery.DeviceKey
 
 // stateView is everything the retained state is computed from.
 type stateView struct {
 	now time.Time
 	hs  *blink.Homescreen
+	// nodes are hs's topic nodes (discovery.NodesOf(hs)).
+	nodes *discovery.Nodes
 	// blinkOK is false while Blink cannot be used (re-login needed): every
 	// network and device is then unavailable.
 	blinkOK bool
@@ -73,6 +76,10 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 	if v.hs == nil {
 		return m
 	}
+	nodes := v.nodes
+	if nodes == nil {
+		nodes = discovery.NodesOf(v.hs)
+	}
 	avail := offline
 	if v.blinkOK {
 		avail = online
@@ -92,7 +99,8 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		})
 	}
 	for _, sm := range v.hs.SyncModules {
-		st := func(key string) string { return t.DeviceEntity(sm.NetworkID, sm.ID, key) }
+		node := nodes.Node(discovery.SyncModuleKey(sm))
+		st := func(key string) string { return t.NodeEntity(node, key) }
 		c := discovery.SyncCaps(sm)
 		if c.Online {
 			m[st(discovery.EntityOnline)] = onOff(sm.Online())
@@ -103,7 +111,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if c.WiFiBars {
 			m[st(discovery.EntityWiFi)] = strconv.Itoa(sm.WiFiBars)
 		}
-		m[t.DeviceAvailability(sm.NetworkID, sm.ID)] = avail
+		m[t.NodeAvailability(node)] = avail
 		// The heartbeat moves about once a minute: kept out of the
 		// attributes (HA records every attributes change) and coarsened.
 		m[st(discovery.EntityHeartbeat)] = timeOrNone(sm.LastHeartbeat.Truncate(heartbeatGranularity))
@@ -114,7 +122,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if sm.WiFiBars >= 0 {
 			a.WiFiBars = &sm.WiFiBars
 		}
-		v.put(m, t.DeviceAttributes(sm.NetworkID, sm.ID), a)
+		v.put(m, t.NodeAttributes(node), a)
 	}
 	for i := range v.hs.Devices {
 		d := &v.hs.Devices[i]
@@ -122,8 +130,9 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if len(c.Keys()) == 0 {
 			continue
 		}
-		k := devKey{d.NetworkID, d.ID}
-		st := func(key string) string { return t.DeviceEntity(d.NetworkID, d.ID, key) }
+		k := discovery.KeyOf(*d)
+		node := nodes.Node(k)
+		st := func(key string) string { return t.NodeEntity(node, key) }
 		_, motion := v.motionUntil[k]
 		last, hasLast := v.lastEvent[k]
 		if c.Motion {
@@ -155,7 +164,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if v.blinkOK && d.Online() {
 			da = online
 		}
-		m[t.DeviceAvailability(d.NetworkID, d.ID)] = da
+		m[t.NodeAvailability(node)] = da
 		a := deviceAttrs{
 			ID: d.ID, NetworkID: d.NetworkID, Name: d.Name, Family: string(d.Family), Type: d.Type,
 			Model: discovery.DeviceModel(*d), Serial: d.Serial, Firmware: d.FirmwareVersion, Status: d.Status,
@@ -168,7 +177,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if s != nil {
 			a.TemperatureF, a.WiFiBars, a.LFRBars, a.BatteryBars = s.TemperatureF, s.WiFiBars, s.LFRBars, s.BatteryBars
 		}
-		v.put(m, t.DeviceAttributes(d.NetworkID, d.ID), a)
+		v.put(m, t.NodeAttributes(node), a)
 	}
 	return m
 }

@@ -37,8 +37,8 @@ func TestDesiredStateMatchesDiscovery(t *testing.T) {
 	views := map[string]*stateView{"idle": testView(hs)}
 	busy := testView(hs)
 	busy.alarm[4321] = discovery.Disarming
-	busy.motionUntil[devKey{4321, 555}] = busy.now.Add(time.Minute)
-	busy.lastEvent[devKey{4321, 555}] = busy.now.Add(-time.Minute)
+	busy.motionUntil[devKey{Network: 4321, Family: blink.FamilyCamera, ID: 555}] = busy.now.Add(time.Minute)
+	busy.lastEvent[devKey{Network: 4321, Family: blink.FamilyCamera, ID: 555}] = busy.now.Add(-time.Minute)
 	busy.bridge.auth = AuthStatus{State: AuthCodeRequired, Detail: "code sent by sms to ***12"}
 	busy.bridge.codePending = true
 	busy.bridge.cooldown = busy.now.Add(time.Hour)
@@ -85,7 +85,7 @@ func TestDesiredStateValues(t *testing.T) {
 	hs.Devices[0].Status = "offline"
 	v := testView(hs)
 	v.alarm[4400] = discovery.Arming
-	v.motionUntil[devKey{4321, 999}] = v.now.Add(time.Second)
+	v.motionUntil[devKey{Network: 4321, Family: blink.FamilyDoorbell, ID: 999}] = v.now.Add(time.Second)
 	got := desiredState(topics, discovery.Caps, v)
 	want := map[string]string{
 		"b2m/4321/alarm":                discovery.ArmedAway,

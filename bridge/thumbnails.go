@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -87,19 +86,13 @@ func (q *thumbQueue) broadcastLocked() {
 
 func (q *thumbQueue) idleLocked() bool { return len(q.order) == 0 && !q.busy }
 
+// thumbName is the file of k's picture: <net>_<family>_<id>.jpg, or
+// <net>_<id>.jpg as written before families were part of a key.
 func thumbName(k devKey) string {
-	return strconv.FormatInt(k.net, 10) + "_" + strconv.FormatInt(k.dev, 10) + ".jpg"
-}
-
-func keyString(k devKey) string {
-	return strconv.FormatInt(k.net, 10) + "/" + strconv.FormatInt(k.dev, 10)
-}
-
-func parseKey(s string) (devKey, bool) {
-	net, dev, ok := strings.Cut(s, "/")
-	n, err1 := strconv.ParseInt(net, 10, 64)
-	d, err2 := strconv.ParseInt(dev, 10, 64)
-	return devKey{n, d}, ok && err1 == nil && err2 == nil
+	if k.Family == "" {
+		return strconv.FormatInt(k.Network, 10) + "_" + strconv.FormatInt(k.ID, 10) + ".jpg"
+	}
+	return strconv.FormatInt(k.Network, 10) + "_" + string(k.Family) + "_" + strconv.FormatInt(k.ID, 10) + ".jpg"
 }
 
 // loadThumbnails reads the saved images into b.thumbs; an entry whose file
@@ -120,7 +113,7 @@ func (b *Bridge) loadThumbnails() {
 		return
 	}
 	for s, key := range idx {
-		k, ok := parseKey(s)
+		k, ok := discovery.ParseDeviceKey(s)
 		if !ok {
 			continue
 		}
@@ -141,15 +134,51 @@ func (q *thumbQueue) saveLocked(k devKey, img []byte) error {
 	if err := writeFileAtomic(filepath.Join(q.dir, thumbName(k)), img); err != nil {
 		return err
 	}
+	return q.saveIndexLocked()
+}
+
+func (q *thumbQueue) saveIndexLocked() error {
 	idx := make(map[string]string, len(q.keys))
 	for k, key := range q.keys {
-		idx[keyString(k)] = key
+		idx[k.String()] = key
 	}
 	data, err := json.Marshal(idx)
 	if err != nil {
 		return err
 	}
 	return writeFileAtomic(filepath.Join(q.dir, thumbIndexName), data)
+}
+
+// adoptLegacyLocked moves pictures saved before families were part of a
+// key to the device of hs that has that network and id (when exactly one
+// has), files included, so an upgrade downloads nothing again.
+func (q *thumbQueue) adoptLegacyLocked(hs *blink.Homescreen) {
+	moved := false
+	for k, key := range q.keys {
+		if k.Family != "" {
+			continue
+		}
+		var found []devKey
+		for _, d := range hs.Devices {
+			if d.NetworkID == k.Network && d.ID == k.ID {
+				found = append(found, discovery.KeyOf(d))
+			}
+		}
+		if len(found) != 1 {
+			continue
+		}
+		delete(q.keys, k)
+		if _, ok := q.keys[found[0]]; ok {
+			continue
+		}
+		if os.Rename(filepath.Join(q.dir, thumbName(k)), filepath.Join(q.dir, thumbName(found[0]))) == nil {
+			q.keys[found[0]] = key
+		}
+		moved = true
+	}
+	if moved {
+		_ = q.saveIndexLocked() // a failure only costs a download after a restart
+	}
 }
 
 // checkJPEG accepts a complete JPEG of a sane size: the SOI marker
@@ -180,9 +209,10 @@ func (b *Bridge) queueThumbnails(hs *blink.Homescreen) {
 	if q.kick == nil {
 		return
 	}
+	q.adoptLegacyLocked(hs)
 	added := false
 	for _, d := range hs.Devices {
-		k := devKey{d.NetworkID, d.ID}
+		k := discovery.KeyOf(d)
 		if d.Thumbnail == "" || q.keys[k] == d.Thumbnail || q.snapping[k] > 0 || (q.busy && q.cur == k && q.curKey == d.Thumbnail) {
 			continue
 		}
@@ -251,7 +281,7 @@ func (b *Bridge) rememberThumbnail(k devKey, key string, img []byte) {
 	q.keys[k] = key
 	delete(q.failed, k)
 	if err := q.saveLocked(k, img); err != nil {
-		b.logMedia.Warn().Err(err).Int64("device", k.dev).Msg("could not save the thumbnail; it is downloaded again after a restart")
+		b.logMedia.Warn().Err(err).Stringer("device", k).Msg("could not save the thumbnail; it is downloaded again after a restart")
 	}
 }
 
@@ -347,16 +377,16 @@ func (b *Bridge) fetchThumbnail(ctx context.Context, k devKey, job thumbJob) {
 		q.mu.Lock()
 		q.failed[k] = thumbFailure{key: job.key, until: time.Now().Add(thumbRetryAfter)}
 		q.mu.Unlock()
-		b.logMedia.Warn().Err(err).Int64("network", k.net).Int64("device", k.dev).
+		b.logMedia.Warn().Err(err).Stringer("device", k).
 			Msg("thumbnail not updated; keeping the previous image")
 		return
 	}
 	b.mu.Lock()
 	b.thumbs[k] = img
 	if b.stateReady && b.pub != nil && b.pub.open() {
-		b.pub.publish(b.topics.DeviceEntity(k.net, k.dev, discovery.EntityThumbnail), 0, true, img)
+		b.pub.publish(b.thumbnailTopic(k), 0, true, img)
 	}
 	b.mu.Unlock()
 	b.rememberThumbnail(k, job.key, img)
-	b.logMedia.Debug().Int64("device", k.dev).Int("bytes", len(img)).Msg("thumbnail updated")
+	b.logMedia.Debug().Stringer("device", k).Int("bytes", len(img)).Msg("thumbnail updated")
 }

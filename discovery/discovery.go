@@ -232,6 +232,7 @@ type builder struct {
 	origin   map[string]any
 	out      map[string][]byte
 	bridgeID string // bridge device identifier
+	nodes    *Nodes // topic nodes of the homescreen being built
 }
 
 func newBuilder(opts Options) *builder {
@@ -370,6 +371,7 @@ const (
 )
 
 func (b *builder) homescreen(hs *blink.Homescreen) {
+	b.nodes = NodesOf(hs)
 	nets := map[int64]bool{}
 	for _, n := range hs.Networks {
 		nets[n.ID] = true
@@ -449,12 +451,12 @@ func (b *builder) syncModule(s blink.SyncModule, netKnown bool) {
 		node:  node,
 		slug:  entitySlug(s.Name, "sync_"+id(s.ID)),
 		block: deviceBlock(node, name, SyncModuleModel(s), s.Type, s.FirmwareVersion, s.Serial, via),
-		avail: []string{b.t.BridgeState(), b.t.DeviceAvailability(s.NetworkID, s.ID)},
+		avail: []string{b.t.BridgeState(), b.t.NodeAvailability(b.nodes.Node(SyncModuleKey(s)))},
 	}
 	c := SyncCaps(s)
-	st := func(key string) string { return b.t.DeviceEntity(s.NetworkID, s.ID, key) }
+	st := func(key string) string { return b.t.NodeEntity(b.nodes.Node(SyncModuleKey(s)), key) }
 	if c.Online {
-		b.add(d, onlineEntity(b.t, st(EntityOnline), b.t.DeviceAttributes(s.NetworkID, s.ID)))
+		b.add(d, onlineEntity(b.t, st(EntityOnline), st(EntityAttributes)))
 	}
 	if c.LocalStorage {
 		b.add(d, entity{component: "sensor", key: EntityLocalStorage, name: "Local storage", category: "diagnostic",
@@ -494,9 +496,9 @@ func (b *builder) device(dv blink.Device, via string) {
 		node:  node,
 		slug:  entitySlug(dv.Name, string(dv.Family)+"_"+id(dv.ID)),
 		block: deviceBlock(node, name, model, dv.Type, dv.FirmwareVersion, dv.Serial, via),
-		avail: []string{b.t.BridgeState(), b.t.DeviceAvailability(dv.NetworkID, dv.ID)},
+		avail: []string{b.t.BridgeState(), b.t.NodeAvailability(b.nodes.Node(KeyOf(dv)))},
 	}
-	st := func(key string) string { return b.t.DeviceEntity(dv.NetworkID, dv.ID, key) }
+	st := func(key string) string { return b.t.NodeEntity(b.nodes.Node(KeyOf(dv)), key) }
 	button := func(key, name, icon string) entity {
 		return entity{component: "button", key: key, name: name, fields: map[string]any{
 			"command_topic": Set(st(key)), "payload_press": Press, "icon": icon}}
@@ -549,7 +551,7 @@ func (b *builder) device(dv blink.Device, via string) {
 		}})
 	}
 	if c.Online {
-		b.add(d, onlineEntity(b.t, st(EntityOnline), b.t.DeviceAttributes(dv.NetworkID, dv.ID)))
+		b.add(d, onlineEntity(b.t, st(EntityOnline), st(EntityAttributes)))
 	}
 	if c.LastEvent {
 		b.add(d, entity{component: "sensor", key: EntityLastEvent, name: "Last event", fields: map[string]any{

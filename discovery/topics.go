@@ -14,9 +14,12 @@ import "strconv"
 //	<root>/bridge/<entity>[/set]                 bridge entities (2FA code, buttons, counters)
 //	<root>/events                                one JSON object per new media item
 //	<root>/<net>/<entity>[/set]                  network entities (alarm)
-//	<root>/<net>/<dev>/<entity>[/set]            device entities (sync modules too)
-//	<root>/<net>/<dev>/attributes                one JSON object with all attributes
-//	<root>/<net>/<dev>/availability              online/offline, retained
+//	<root>/<net>/<node>/<entity>[/set]           device entities (sync modules too)
+//	<root>/<net>/<node>/attributes               one JSON object with all attributes
+//	<root>/<net>/<node>/availability             online/offline, retained
+//
+// <node> is the device's Blink id, or "<family>-<id>" for a device that
+// shares its id with another device of the network (see Nodes).
 type Topics struct {
 	Root string
 }
@@ -102,10 +105,16 @@ func (t Topics) NetworkEntity(net int64, key string) string {
 	return t.Root + "/" + id(net) + "/" + key
 }
 
-// DeviceEntity is the state topic of a device entity (cameras, Minis,
-// doorbells and sync modules).
+// NodeEntity is the state topic of a device entity (cameras, Minis,
+// doorbells and sync modules); Nodes says which node a device has.
+func (t Topics) NodeEntity(n Node, key string) string {
+	return t.Root + "/" + id(n.Network) + "/" + n.Name + "/" + key
+}
+
+// DeviceEntity is NodeEntity for a device whose id is its node (no other
+// device of its network has that id).
 func (t Topics) DeviceEntity(net, dev int64, key string) string {
-	return t.Root + "/" + id(net) + "/" + id(dev) + "/" + key
+	return t.NodeEntity(IDNode(net, dev), key)
 }
 
 // Set returns the command topic that belongs to a state topic.
@@ -113,12 +122,18 @@ func Set(stateTopic string) string { return stateTopic + "/set" }
 
 // Device-level helpers.
 
-// DeviceAttributes is the retained JSON object of one device.
+// NodeAttributes is the retained JSON object of one device.
+func (t Topics) NodeAttributes(n Node) string { return t.NodeEntity(n, EntityAttributes) }
+
+// NodeAvailability is the retained online/offline topic of one device.
+func (t Topics) NodeAvailability(n Node) string { return t.NodeEntity(n, EntityAvailability) }
+
+// DeviceAttributes is NodeAttributes for a device whose id is its node.
 func (t Topics) DeviceAttributes(net, dev int64) string {
 	return t.DeviceEntity(net, dev, EntityAttributes)
 }
 
-// DeviceAvailability is the retained online/offline topic of one device.
+// DeviceAvailability is NodeAvailability for a device whose id is its node.
 func (t Topics) DeviceAvailability(net, dev int64) string {
 	return t.DeviceEntity(net, dev, EntityAvailability)
 }
