@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -115,16 +116,16 @@ func parseRequest(op string, payload []byte) (*request, error) {
 	}
 	want, known := opFields[op]
 	if !known {
-		return r, badInput("unknown operation %q; known operations: %s", op, knownOps())
+		return r, badInput("unknown operation %q; known operations: %s", short(op), knownOps())
 	}
 	optional := opOptional[op]
 	for k := range fields {
 		if !contains(want, k) && !contains(optional, k) {
 			takes := append(slices.Clone(want), optional...)
 			if len(takes) == 0 {
-				return r, badInput("%s takes no fields, but got %q", op, k)
+				return r, badInput("%s takes no fields, but got %q", op, short(k))
 			}
-			return r, badInput("unknown field %q for %s (it takes: %s)", k, op, strings.Join(takes, ", "))
+			return r, badInput("unknown field %q for %s (it takes: %s)", short(k), op, strings.Join(takes, ", "))
 		}
 	}
 	if raw, ok := fields["replace"]; ok && contains(optional, "replace") {
@@ -235,16 +236,32 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// maxQuoted bounds how much of a topic or value an error message or log
+// line repeats: anyone on the broker chooses them, up to 64 KiB.
+const maxQuoted = 96
+
+// short returns s cut to maxQuoted bytes (at a rune boundary), marked "…".
+func short(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // parseSet turns a …/set message into a request. Topics: <root>/bridge/<key>/set,
 // <root>/<net>/alarm/set, <root>/<net>/<dev>/<entity>/set.
 func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error) {
 	rest, ok := strings.CutPrefix(topic, t.Root+"/")
 	if !ok {
-		return nil, badInput("command topic %q is outside %s/", topic, t.Root)
+		return nil, badInput("command topic %q is outside %s/", short(topic), t.Root)
 	}
 	rest, ok = strings.CutSuffix(rest, "/set")
 	if !ok {
-		return nil, badInput("command topic %q does not end in /set", topic)
+		return nil, badInput("command topic %q does not end in /set", short(topic))
 	}
 	if len(payload) > MaxRequestBytes {
 		return nil, badInput("command too large (%d bytes)", len(payload))
@@ -254,7 +271,7 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 	r := &request{}
 	press := func(op string) (*request, error) {
 		if !strings.EqualFold(p, discovery.Press) {
-			return nil, badInput("%s expects %s", topic, discovery.Press)
+			return nil, badInput("%s expects %s", short(topic), discovery.Press)
 		}
 		r.op = op
 		return r, nil
@@ -282,11 +299,11 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		case discovery.BridgeRefresh:
 			return press(OpRefresh)
 		}
-		return nil, badInput("unknown bridge command %q", parts[1])
+		return nil, badInput("unknown bridge command %q", short(parts[1]))
 	case len(parts) == 2 && parts[1] == discovery.EntityAlarm:
 		net, err := parseID("network", json.RawMessage(parts[0]))
 		if err != nil {
-			return nil, badInput("command topic %q has no network id", topic)
+			return nil, badInput("command topic %q has no network id", short(topic))
 		}
 		r.network = net
 		switch strings.ToUpper(p) {
@@ -301,7 +318,7 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 	case len(parts) == 3:
 		net, err1 := parseID("network", json.RawMessage(parts[0]))
 		if err1 != nil || !validNode(parts[1]) {
-			return nil, badInput("command topic %q has no network and device", topic)
+			return nil, badInput("command topic %q has no network and device", short(topic))
 		}
 		r.network, r.node = net, parts[1]
 		r.device, _ = strconv.ParseInt(parts[1], 10, 64)
@@ -321,9 +338,9 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		case discovery.EntityRecord:
 			return press(OpRecord)
 		}
-		return nil, badInput("entity %q takes no commands", parts[2])
+		return nil, badInput("entity %q takes no commands", short(parts[2]))
 	}
-	return nil, badInput("unknown command topic %q", topic)
+	return nil, badInput("unknown command topic %q", short(topic))
 }
 
 // validNode accepts a device's topic node: its id, or "<family>-<id>".
@@ -364,11 +381,11 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 		// Our own answer to an op whose name ends in "/set".
 	case len(m.Payload()) == 0 && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
 		// How a retained message is cleared: not a command.
-		b.logCmd.Debug().Str("topic", topic).Msg("ignored an empty command payload")
+		b.logCmd.Debug().Str("topic", short(topic)).Msg("ignored an empty command payload")
 	case m.Retained() && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
 		// A retained command would run again on every reconnect, hours
 		// later; commands are never retained (HA does not retain them).
-		b.logCmd.Warn().Str("topic", topic).Msg("ignored a retained command; publish commands without the retain flag")
+		b.logCmd.Warn().Str("topic", short(topic)).Msg("ignored a retained command; publish commands without the retain flag")
 		b.emit(Event{Kind: EventBadInput, Name: "retained"})
 	case strings.HasPrefix(topic, b.topics.RequestPrefix()):
 		op := strings.TrimPrefix(topic, b.topics.RequestPrefix())
@@ -381,7 +398,7 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 	case strings.HasSuffix(topic, "/set"):
 		r, err := parseSet(b.topics, topic, m.Payload())
 		if err != nil {
-			b.logCmd.Warn().Str("topic", topic).Str("reason", err.Error()).Msg("ignored bad command")
+			b.logCmd.Warn().Str("topic", short(topic)).Str("reason", err.Error()).Msg("ignored bad command")
 			b.emit(Event{Kind: EventBadInput, Name: "set"})
 			return
 		}
@@ -391,7 +408,7 @@ func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
 
 // reject answers bad input: one response (for requests) and one log line.
 func (b *Bridge) reject(r *request, op string, err error) {
-	b.logCmd.Warn().Str("op", op).Str("reason", err.Error()).Msg("rejected request")
+	b.logCmd.Warn().Str("op", short(op)).Str("reason", err.Error()).Msg("rejected request")
 	b.emit(Event{Kind: EventBadInput, Name: op})
 	if r != nil && r.respond {
 		go b.respond(r, nil, err) // Publish may wait for a busy socket; a handler must not

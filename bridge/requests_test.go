@@ -129,8 +129,8 @@ func FuzzParseRequest(f *testing.F) {
 		if err == nil && (r.op != op || !r.respond) {
 			t.Fatalf("accepted request with op %q for %q", r.op, op)
 		}
-		if err != nil && errorMessage(err) == "" {
-			t.Fatal("error without a message")
+		if err != nil && (errorMessage(err) == "" || len(errorMessage(err)) > 4*maxQuoted+300) {
+			t.Fatalf("error message %q: empty, or longer than the bound", errorMessage(err))
 		}
 		// The response must always marshal, whatever the transaction.
 		resp := response{Status: "error", Error: "x", Transaction: r.txn}
