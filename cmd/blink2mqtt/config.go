@@ -188,11 +188,11 @@ func (c *Config) takeURLCredentials(set map[string]bool) {
 }
 
 // splitUserInfo returns a URL without its user info, and that user info
-// (percent-decoded by url.Parse). ui is nil when there is none or raw does
-// not parse; clean is then raw.
+// (percent-decoded by url.Parse). ui is nil when there is none or raw is not
+// a URL with a host; clean is then raw, for validate to refuse redacted.
 func splitUserInfo(raw string) (clean string, ui *url.Userinfo) {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil || u.User == nil || u.Host == "" {
 		return raw, nil
 	}
 	ui, u.User = u.User, nil

@@ -65,6 +65,8 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 			`MQTT_URL: "broker" is not a broker URL like mqtt://host:1883`},
 		{"bad url with a password", map[string]string{"MQTT_URL": "mqtt://me:s3cr%zzet@"},
 			`MQTT_URL: "mqtt://[redacted]@" is not a broker URL like mqtt://host:1883`},
+		{"user info but no host", map[string]string{"MQTT_URL": "mqtt://bob:s3cret@"},
+			`MQTT_URL: "mqtt://[redacted]@" is not a broker URL like mqtt://host:1883`},
 		{"missing CA file", map[string]string{"MQTT_CA_FILE": "/nonexistent/ca.pem"},
 			"MQTT_CA_FILE: stat /nonexistent/ca.pem: no such file or directory"},
 		{"missing password file", map[string]string{"BLINK_PASSWORD_FILE": "/nonexistent/pw"},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
@@ -69,5 +71,47 @@ func TestPahoWarningsReachTheLog(t *testing.T) {
 	stop()
 	if strings.Contains(logs.String(), `"level":"trace"`) {
 		t.Errorf("paho's debug lines leak at LOG_LEVEL=info")
+	}
+}
+
+// TestPahoLevels: each paho logger lands at its level; paho's debug
+// chatter only at trace; the store notes every clean connect makes are
+// not warnings.
+func TestPahoLevels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		logLevel  zerolog.Level
+		logger    zerolog.Level // the paho logger's level
+		args      []any
+		wantLevel string // "" = dropped
+	}{
+		{"warning", zerolog.InfoLevel, zerolog.WarnLevel, []any{"[client]  ", "failed to connect to broker, trying next"}, "warn"},
+		{"error", zerolog.InfoLevel, zerolog.ErrorLevel, []any{"[client]  ", "dial tcp: refused"}, "error"},
+		{"store wiped is routine", zerolog.DebugLevel, zerolog.WarnLevel, []any{"[store]   ", "memorystore wiped"}, "debug"},
+		{"routine note dropped at info", zerolog.InfoLevel, zerolog.WarnLevel, []any{"[store]   ", "memorystore del: message", 1, "not found"}, ""},
+		{"debug dropped at debug", zerolog.DebugLevel, zerolog.TraceLevel, []any{"[net]     ", "startIncoming"}, ""},
+		{"debug kept at trace", zerolog.TraceLevel, zerolog.TraceLevel, []any{"[net]     ", "startIncoming"}, "trace"},
+		{"warning dropped at error", zerolog.ErrorLevel, zerolog.WarnLevel, []any{"x"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			r := &pahoRouter{}
+			l := zerolog.New(&buf).Level(tc.logLevel)
+			r.dest.Store(&l)
+			pahoLevel{r, tc.logger}.Println(tc.args...)
+			got := buf.String()
+			if tc.wantLevel == "" {
+				if got != "" {
+					t.Errorf("want nothing, got %s", got)
+				}
+				return
+			}
+			if !strings.Contains(got, `"level":"`+tc.wantLevel+`"`) || !strings.Contains(got, `"component":"paho"`) {
+				t.Errorf("want a %s line from paho, got %s", tc.wantLevel, got)
+			}
+		})
 	}
 }

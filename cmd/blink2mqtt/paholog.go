@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -60,9 +62,20 @@ func (p pahoLevel) target() *zerolog.Logger {
 
 // Println logs its arguments as one line.
 func (p pahoLevel) Println(v ...any) {
-	if l := p.target(); l != nil {
-		bridge.PahoLogger{L: *l, Level: p.level}.Println(v...)
+	level := p.level
+	if level == zerolog.WarnLevel && routineStoreNote(fmt.Sprint(v...)) {
+		level = zerolog.DebugLevel
 	}
+	if l := (pahoLevel{p.r, level}).target(); l != nil {
+		bridge.PahoLogger{L: *l, Level: level}.Println(v...)
+	}
+}
+
+// routineStoreNote reports paho warnings that every clean-session connect
+// produces (its in-memory store is wiped, a reserved message id is not in
+// it): at warn level they would cry wolf on every start and reconnect.
+func routineStoreNote(msg string) bool {
+	return strings.Contains(msg, "memorystore wiped") || strings.Contains(msg, "memorystore del: message")
 }
 
 // Printf logs a formatted line.
