@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,9 +158,9 @@ func TestDaemonLoginFloodOverMQTT(t *testing.T) {
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	daemonEnv(t, fake, broker.URL(), filepath.Join(t.TempDir(), "state"))
+	env := daemonEnv(fake, broker.URL(), daemonStateDir(t))
 	var out, logs syncBuffer
-	startRun(t, []string{"run"}, &out, &logs)
+	startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))
 	mark := rec.Mark()
 	for i := range 80 {

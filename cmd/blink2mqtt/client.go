@@ -23,12 +23,7 @@ func newBlinkClient(cfg *Config, log zerolog.Logger, m *metrics.Metrics) (*blink
 		Logger:   log,
 	}
 	if m != nil {
-		opts.OnRequest = func(ri blink.RequestInfo) {
-			m.BlinkRequest(ri.Endpoint, ri.Status, ri.Duration)
-			if ri.Status == http.StatusTooManyRequests || ri.Status == http.StatusForbidden {
-				m.RateLimited()
-			}
-		}
+		opts.OnRequest = requestHook(m)
 	}
 	c, err := blink.New(opts)
 	if err != nil {
@@ -38,4 +33,14 @@ func newBlinkClient(cfg *Config, log zerolog.Logger, m *metrics.Metrics) (*blink
 		m.WatchCooldown(func() time.Time { return c.Stats().CooldownUntil })
 	}
 	return c, nil
+}
+
+// requestHook turns the Blink client's per-request reports into metrics.
+func requestHook(m *metrics.Metrics) func(blink.RequestInfo) {
+	return func(ri blink.RequestInfo) {
+		m.BlinkRequest(ri.Endpoint, ri.Status, ri.Duration)
+		if ri.Status == http.StatusTooManyRequests || ri.Status == http.StatusForbidden {
+			m.RateLimited()
+		}
+	}
 }

@@ -3,27 +3,25 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"reflect"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/rs/zerolog"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/bridge"
 )
 
 // minPollInterval is the floor for both poll intervals: faster polling is what
-// gets Blink accounts locked (blink-api.md §4.2).
+// gets Blink accounts locked.
 const minPollInterval = 15 * time.Second
 
-// Config is the whole configuration, read from the environment without a
-// prefix (contract.md §1). Field tags name every variable explicitly: with no
-// prefix, envconfig's un-prefixed fallback (go-notes §3.2) cannot bite.
+// Config is the whole configuration, read from environment variables without
+// a prefix. The envconfig tag names each variable; default and desc feed the
+// loader and config.example.env.
 type Config struct {
 	BlinkEmail        string       `envconfig:"BLINK_EMAIL" desc:"Blink account e-mail; needed only when no saved token exists"`
 	BlinkPassword     blink.Secret `envconfig:"BLINK_PASSWORD" desc:"Blink account password; needed only when no saved token exists"`
@@ -32,7 +30,7 @@ type Config struct {
 	BlinkRESTURL      string       `envconfig:"BLINK_REST_URL" default:"https://rest-{tier}.immedia-semi.com" desc:"Blink REST host template; {tier} is replaced by the account tier"`
 	BlinkRateLimit    float64      `envconfig:"BLINK_RATE_LIMIT" default:"1" desc:"most Blink requests per second, shared by every call"`
 
-	MQTTURL          string       `envconfig:"MQTT_URL" default:"mqtt://localhost:1883" desc:"MQTT broker: mqtt://, mqtts://, ws:// or wss://"`
+	MQTTURL          string       `envconfig:"MQTT_URL" default:"mqtt://localhost:1883" desc:"MQTT broker: mqtt://, mqtts://, ws:// or wss://; user:password@ in it is used unless MQTT_USERNAME is set"`
 	MQTTUsername     string       `envconfig:"MQTT_USERNAME" desc:"MQTT user name"`
 	MQTTPassword     blink.Secret `envconfig:"MQTT_PASSWORD" desc:"MQTT password"`
 	MQTTPasswordFile string       `envconfig:"MQTT_PASSWORD_FILE" desc:"read the MQTT password from this file"`
@@ -42,7 +40,7 @@ type Config struct {
 	MQTTClientID     string       `envconfig:"MQTT_CLIENT_ID" desc:"MQTT client id, at most 23 characters (default: stable, derived from host and topic)"`
 	MQTTTopic        string       `envconfig:"MQTT_TOPIC" default:"blink2mqtt" desc:"root of every topic"`
 
-	HADiscovery       bool   `envconfig:"HA_DISCOVERY" default:"true" desc:"publish Home Assistant discovery"`
+	HADiscovery       bool   `envconfig:"HA_DISCOVERY" default:"true" desc:"publish Home Assistant discovery (true or false)"`
 	HADiscoveryPrefix string `envconfig:"HA_DISCOVERY_PREFIX" default:"homeassistant" desc:"Home Assistant discovery prefix; its birth topic is <prefix>/status"`
 
 	PollInterval      time.Duration `envconfig:"POLL_INTERVAL" default:"30s" desc:"homescreen (state) refresh; at least 15s"`
@@ -50,7 +48,7 @@ type Config struct {
 	MotionHold        time.Duration `envconfig:"MOTION_HOLD" default:"30s" desc:"how long a motion sensor stays ON after a clip"`
 	CommandSpacing    time.Duration `envconfig:"COMMAND_SPACING" default:"5s" desc:"least time between two commands to the same Blink network"`
 
-	StateDir       string        `envconfig:"STATE_DIR" default:"./data" desc:"tokens, hardware id, media cursor, discovery ledger (created 0700)"`
+	StateDir       string        `envconfig:"STATE_DIR" default:"./data" desc:"tokens, hardware id, media cursor, discovery ledger (kept 0700, files 0600)"`
 	MediaDir       string        `envconfig:"MEDIA_DIR" desc:"save new clips here; empty = off"`
 	MediaRetention time.Duration `envconfig:"MEDIA_RETENTION" default:"720h" desc:"delete saved clips older than this; 0 = keep"`
 	MediaMaxBytes  int64         `envconfig:"MEDIA_MAX_BYTES" default:"0" desc:"delete the oldest saved clips beyond this many bytes; 0 = no limit"`
@@ -58,34 +56,86 @@ type Config struct {
 	HTTPListen string        `envconfig:"HTTP_LISTEN" desc:"address for /healthz and /metrics, e.g. :8080; empty = off"`
 	LogLevel   zerolog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat  string        `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (console on a terminal, JSON otherwise), console or json"`
+
+	// notes says where a printed value came from when that is not its own
+	// variable (credentials from MQTT_URL, a derived client id), by variable.
+	notes map[string]string
 }
 
-// loadConfig reads and validates the environment. Every problem found is
-// reported, one line each, naming the variable.
-func loadConfig() (*Config, error) {
-	var cfg Config
-	// A variable set to "" (a bare line in a Docker env file) means "use the
-	// default"; envconfig would otherwise fail on an empty duration.
-	for _, key := range configKeys() {
-		if v, ok := os.LookupEnv(key); ok && strings.TrimSpace(v) == "" {
-			_ = os.Unsetenv(key)
+// lookupFunc reads one variable; main passes os.LookupEnv, tests a map.
+type lookupFunc func(key string) (string, bool)
+
+// mapLookup serves variables from a map.
+func mapLookup(env map[string]string) lookupFunc {
+	return func(key string) (string, bool) {
+		v, ok := env[key]
+		return v, ok
+	}
+}
+
+// loadConfig reads and validates every variable through lookup. All
+// problems are reported at once, one line each, each starting with the
+// variable's name; secret values are never echoed.
+func loadConfig(lookup lookupFunc) (*Config, error) {
+	cfg := &Config{notes: map[string]string{}}
+	set := map[string]bool{}
+	p := &problems{failed: map[string]bool{}}
+	v := reflect.ValueOf(cfg).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := f.Tag.Get("envconfig")
+		if key == "" {
+			continue
+		}
+		raw, ok := lookup(key)
+		// A variable set to "" (a bare line in a Docker env file) means
+		// "use the default".
+		if strings.TrimSpace(raw) == "" {
+			raw, ok = f.Tag.Get("default"), false
+		}
+		set[key] = ok
+		if raw == "" {
+			continue
+		}
+		if err := setValue(v.Field(i), raw); err != nil {
+			p.add(key, "%s", err.Error())
 		}
 	}
-	if err := envconfig.Process("", &cfg); err != nil {
-		var pe *envconfig.ParseError
-		if errors.As(err, &pe) {
-			// Parsers echo the raw value; keep the error on one line whatever it holds.
-			return nil, fmt.Errorf("%s: cannot use %q: %s", pe.KeyName, pe.Value, oneLine(unwrapParse(pe.Err).Error()))
-		}
+	cfg.readSecretFiles(p)
+	cfg.takeURLCredentials(set)
+	cfg.validate(p)
+	if cfg.MQTTClientID == "" && !p.failed["MQTT_TOPIC"] {
+		cfg.MQTTClientID = bridge.DefaultClientID(cfg.MQTTTopic)
+		cfg.notes["MQTT_CLIENT_ID"] = "derived from the host name and MQTT_TOPIC"
+	}
+	if err := p.err(); err != nil {
 		return nil, err
 	}
-	if err := cfg.readSecretFiles(); err != nil {
-		return nil, err
+	return cfg, nil
+}
+
+// problems collects one line per bad variable.
+type problems struct {
+	lines  []string
+	failed map[string]bool // variables that already have a line
+}
+
+// add records a problem with key unless key already has one: a value that
+// could not be parsed is not also judged by the checks after it.
+func (p *problems) add(key, format string, args ...any) {
+	if p.failed[key] {
+		return
 	}
-	if err := cfg.validate(); err != nil {
-		return nil, err
+	p.failed[key] = true
+	p.lines = append(p.lines, oneLine(key+": "+fmt.Sprintf(format, args...)))
+}
+
+func (p *problems) err() error {
+	if len(p.lines) == 0 {
+		return nil
 	}
-	return &cfg, nil
+	return errors.New(strings.Join(p.lines, "\n"))
 }
 
 // oneLine escapes line breaks so an error stays one log line.
@@ -93,51 +143,89 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
 
-// unwrapParse drops strconv's "strconv.ParseFloat: parsing "x":" prefix noise.
-func unwrapParse(err error) error {
-	var ne interface{ Unwrap() error }
-	if errors.As(err, &ne) && ne.Unwrap() != nil {
-		return ne.Unwrap()
-	}
-	return err
-}
-
-func (c *Config) readSecretFiles() error {
-	var errs []error
+func (c *Config) readSecretFiles(p *problems) {
 	read := func(key, path string, dst *blink.Secret) {
 		if path == "" {
 			return
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			errs = append(errs, errors.New(oneLine(key+": "+err.Error())))
+			p.add(key, "%v", err)
 			return
 		}
 		*dst = blink.Secret(strings.TrimRight(string(b), "\r\n"))
 	}
 	read("BLINK_PASSWORD_FILE", c.BlinkPasswordFile, &c.BlinkPassword)
 	read("MQTT_PASSWORD_FILE", c.MQTTPasswordFile, &c.MQTTPassword)
-	return errors.Join(errs...)
 }
 
-func (c *Config) validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, errors.New(oneLine(fmt.Sprintf("%s: "+format, append([]any{key}, args...)...))))
+// takeURLCredentials moves user:password@ out of MQTT_URL, so the URL that is
+// printed, logged and handed to the bridge never holds a password. The user
+// info becomes the broker credentials unless MQTT_USERNAME is set; an
+// explicit MQTT_PASSWORD(_FILE) beats a password in the URL.
+func (c *Config) takeURLCredentials(set map[string]bool) {
+	clean, ui := splitUserInfo(c.MQTTURL)
+	if ui == nil {
+		return // none, or validate refuses what does not parse
 	}
+	user := ui.Username()
+	pass, hasPass := ui.Password()
+	c.MQTTURL = clean
+	if set["MQTT_USERNAME"] {
+		c.notes["MQTT_URL"] = "its user info is ignored: MQTT_USERNAME is set"
+		return
+	}
+	c.MQTTUsername = user
+	c.notes["MQTT_USERNAME"] = "from MQTT_URL"
+	switch {
+	case !c.MQTTPassword.IsZero():
+		c.notes["MQTT_PASSWORD"] = "from MQTT_PASSWORD(_FILE), not MQTT_URL"
+	case hasPass:
+		c.MQTTPassword = blink.Secret(pass)
+		c.notes["MQTT_PASSWORD"] = "from MQTT_URL"
+	}
+	c.notes["MQTT_URL"] = "user info moved to MQTT_USERNAME/MQTT_PASSWORD"
+}
+
+// splitUserInfo returns a URL without its user info, and that user info
+// (percent-decoded by url.Parse). ui is nil when there is none or raw is not
+// a URL with a host; clean is then raw, for validate to refuse redacted.
+func splitUserInfo(raw string) (clean string, ui *url.Userinfo) {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil || u.Host == "" {
+		return raw, nil
+	}
+	ui, u.User = u.User, nil
+	return u.String(), ui
+}
+
+// credentialSource says, for the start-up log, where the broker credentials
+// come from.
+func (c *Config) credentialSource() string {
+	switch {
+	case c.notes["MQTT_USERNAME"] != "":
+		return "MQTT_URL"
+	case c.MQTTUsername != "" || !c.MQTTPassword.IsZero():
+		return "MQTT_USERNAME/MQTT_PASSWORD"
+	default:
+		return "none"
+	}
+}
+
+func (c *Config) validate(p *problems) {
 	if u, err := url.Parse(c.MQTTURL); err != nil || u.Host == "" {
-		bad("MQTT_URL", "%q is not a broker URL like mqtt://host:1883", c.MQTTURL)
+		p.add("MQTT_URL", "%s is not a broker URL like mqtt://host:1883", quote(redactURL(c.MQTTURL)))
 	} else {
 		switch u.Scheme {
 		case "mqtt", "mqtts", "ws", "wss", "tcp", "ssl", "tls":
 		default:
-			bad("MQTT_URL", "unknown scheme %q (use mqtt://, mqtts://, ws:// or wss://)", u.Scheme)
+			p.add("MQTT_URL", "unknown scheme %s (use mqtt://, mqtts://, ws:// or wss://)", quote(u.Scheme))
 		}
 	}
 	for _, f := range []struct{ key, url string }{{"BLINK_OAUTH_URL", c.BlinkOAuthURL}, {"BLINK_REST_URL", c.BlinkRESTURL}} {
 		u, err := url.Parse(strings.ReplaceAll(f.url, "{tier}", "prod"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(f.key, "%q is not an http(s) URL", f.url)
+			p.add(f.key, "%s is not an http(s) URL", quote(redactURL(f.url)))
 		}
 	}
 	for _, f := range []struct{ key, path string }{
@@ -147,51 +235,50 @@ func (c *Config) validate() error {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			bad(f.key, "%v", err)
+			p.add(f.key, "%v", err)
 		}
 	}
 	if (c.MQTTCertFile == "") != (c.MQTTKeyFile == "") {
-		bad("MQTT_CERT_FILE", "MQTT_CERT_FILE and MQTT_KEY_FILE go together")
+		p.add("MQTT_CERT_FILE", "MQTT_CERT_FILE and MQTT_KEY_FILE go together")
 	}
 	if len(c.MQTTClientID) > 23 {
-		bad("MQTT_CLIENT_ID", "%q is longer than 23 characters", c.MQTTClientID)
+		p.add("MQTT_CLIENT_ID", "%s is longer than 23 characters", quote(c.MQTTClientID))
 	}
 	if c.MQTTTopic == "" || strings.ContainsAny(c.MQTTTopic, "+#\x00") || strings.HasSuffix(c.MQTTTopic, "/") || strings.HasPrefix(c.MQTTTopic, "/") {
-		bad("MQTT_TOPIC", "%q is not a usable topic root (no +, #, leading or trailing /)", c.MQTTTopic)
+		p.add("MQTT_TOPIC", "%s is not a usable topic root (no +, #, leading or trailing /)", quote(c.MQTTTopic))
 	}
 	if c.HADiscoveryPrefix == "" || strings.ContainsAny(c.HADiscoveryPrefix, "+#\x00") {
-		bad("HA_DISCOVERY_PREFIX", "%q is not a usable topic prefix", c.HADiscoveryPrefix)
+		p.add("HA_DISCOVERY_PREFIX", "%s is not a usable topic prefix (no + or #)", quote(c.HADiscoveryPrefix))
 	}
 	if c.PollInterval < minPollInterval {
-		bad("POLL_INTERVAL", "%s is under the %s floor (faster polling gets Blink accounts locked)", c.PollInterval, minPollInterval)
+		p.add("POLL_INTERVAL", "%s is under the %s floor (faster polling gets Blink accounts locked)", c.PollInterval, minPollInterval)
 	}
 	if c.MediaPollInterval < minPollInterval {
-		bad("MEDIA_POLL_INTERVAL", "%s is under the %s floor (faster polling gets Blink accounts locked)", c.MediaPollInterval, minPollInterval)
+		p.add("MEDIA_POLL_INTERVAL", "%s is under the %s floor (faster polling gets Blink accounts locked)", c.MediaPollInterval, minPollInterval)
 	}
 	if c.MotionHold <= 0 {
-		bad("MOTION_HOLD", "%s must be positive", c.MotionHold)
+		p.add("MOTION_HOLD", "%s must be positive", c.MotionHold)
 	}
 	if c.CommandSpacing < 0 {
-		bad("COMMAND_SPACING", "%s must not be negative", c.CommandSpacing)
+		p.add("COMMAND_SPACING", "%s must not be negative", c.CommandSpacing)
 	}
 	if c.BlinkRateLimit <= 0 || c.BlinkRateLimit > 10 {
-		bad("BLINK_RATE_LIMIT", "%v must be above 0 and at most 10 requests per second", c.BlinkRateLimit)
+		p.add("BLINK_RATE_LIMIT", "%v must be above 0 and at most 10 requests per second", c.BlinkRateLimit)
 	}
 	if c.StateDir == "" {
-		bad("STATE_DIR", "must not be empty")
+		p.add("STATE_DIR", "must not be empty")
 	}
 	if c.MediaRetention < 0 {
-		bad("MEDIA_RETENTION", "%s must not be negative", c.MediaRetention)
+		p.add("MEDIA_RETENTION", "%s must not be negative", c.MediaRetention)
 	}
 	if c.MediaMaxBytes < 0 {
-		bad("MEDIA_MAX_BYTES", "%d must not be negative", c.MediaMaxBytes)
+		p.add("MEDIA_MAX_BYTES", "%d must not be negative", c.MediaMaxBytes)
 	}
 	switch c.LogFormat {
 	case "auto", "console", "json":
 	default:
-		bad("LOG_FORMAT", "%q is not auto, console or json", c.LogFormat)
+		p.add("LOG_FORMAT", "%s is not one of auto, console, json", quote(c.LogFormat))
 	}
-	return errors.Join(errs...)
 }
 
 // configKeys lists every variable the Config reads, in field order.
@@ -204,41 +291,4 @@ func configKeys() []string {
 		}
 	}
 	return keys
-}
-
-// print writes the effective configuration as KEY=value lines; secrets show
-// as [redacted] when set.
-func (c *Config) print(w io.Writer) error {
-	v := reflect.ValueOf(c).Elem()
-	t := v.Type()
-	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	for i := range t.NumField() {
-		key := t.Field(i).Tag.Get("envconfig")
-		val := v.Field(i).Interface()
-		var s string
-		switch x := val.(type) {
-		case blink.Secret:
-			s = x.String()
-		case fmt.Stringer:
-			s = x.String()
-		default:
-			s = fmt.Sprint(x)
-		}
-		fmt.Fprintf(tw, "%s=%s\n", key, s)
-	}
-	return tw.Flush()
-}
-
-// exampleEnvTemplate renders config.example.env from the struct tags.
-const exampleEnvTemplate = `# blink2mqtt configuration — every variable with its default.
-# Generated from cmd/blink2mqtt/config.go (go test ./cmd/blink2mqtt -run TestExampleEnv -update).
-{{range .}}
-# {{usage_description .}}
-{{if usage_default .}}{{usage_key .}}={{usage_default .}}{{else}}#{{usage_key .}}={{end}}
-{{end}}`
-
-// writeExampleEnv renders the example env file.
-func writeExampleEnv(w io.Writer) error {
-	var cfg Config
-	return envconfig.Usagef("", &cfg, w, exampleEnvTemplate)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/blink2mqtt/blink2mqtt/bridge"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
@@ -14,7 +15,8 @@ import (
 // runDaemon runs the bridge until ctx ends.
 func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	if err := prepareStateDir(cfg.StateDir); err != nil {
+	pahoLogs.route(log)
+	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
 	}
 	m := metrics.New()
@@ -52,31 +54,36 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	}
 	auth.report = b.SetAuthState
 	m.AuthState(string(b.Auth().State)) // the bridge emits changes only
-	log.Info().Str("version", buildVersion()).Str("mqtt", cfg.MQTTURL).Str("topic", cfg.MQTTTopic).Msg("blink2mqtt starting")
+	log.Info().Str("version", buildVersion()).Str("mqtt", redactURL(cfg.MQTTURL)).Str("mqtt_client_id", cfg.MQTTClientID).
+		Str("mqtt_credentials", cfg.credentialSource()).Str("topic", cfg.MQTTTopic).Msg("blink2mqtt starting")
 
+	// Nothing the daemon started outlives it: no late token write into
+	// STATE_DIR, no listener left open.
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
 	if cfg.HTTPListen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.Handler())
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
-		go func() {
+		wg.Go(func() {
 			if err := serveHTTP(ctx, cfg.HTTPListen, mux, log); err != nil {
 				log.Error().Err(err).Msg("health and metrics server stopped")
 			}
-		}()
+		})
 	}
 	if !client.HasSession() {
 		if cfg.BlinkEmail != "" && !cfg.BlinkPassword.IsZero() {
 			// Exactly one login per start; a code request waits for a person.
-			go func() {
+			wg.Go(func() {
 				var refused *bridge.LoginRefusedError
 				if err := auth.StartLogin(ctx, bridge.LoginRequest{}); errors.As(err, &refused) {
 					// A restart loop: the last start already sent a code.
 					log.Warn().Str("reason", refused.Error()).Msg("not logging in at start-up")
 					b.SetAuthState(bridge.AuthReauthRequired, refused.Error()+"; then press Log in again (auth/login)")
 				}
-			}()
+			})
 		} else {
 			log.Warn().Msg("no saved Blink token and no BLINK_EMAIL/BLINK_PASSWORD: run `blink2mqtt login` (the daemon picks the token up), or set them and restart to log in from Home Assistant")
 			b.SetAuthState(bridge.AuthReauthRequired, errNoCredentials.Error())

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -19,15 +20,21 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test,
+// which can wait for text to arrive.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
 }
 
@@ -37,13 +44,49 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startRun runs `blink2mqtt <args>` in the background; the returned function
-// stops it and returns its error, failing the test when it takes over 5 s.
-func startRun(t *testing.T, args []string, stdout, stderr *syncBuffer) func() error {
+// WaitFor waits until a line containing every one of subs has been
+// written, and fails the test after mqtttest.DefaultTimeout.
+func (s *syncBuffer) WaitFor(t *testing.T, subs ...string) string {
+	t.Helper()
+	timeout := time.After(mqtttest.DefaultTimeout)
+	for {
+		s.mu.Lock()
+		text := s.b.String()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		for _, line := range strings.Split(text, "\n") {
+			if containsAll(line, subs) {
+				return line
+			}
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("no line with %q within %s:\n%s", subs, mqtttest.DefaultTimeout, text)
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+// startRun runs `blink2mqtt <args>` with the environment env in the
+// background; the returned function stops it and returns its error, failing
+// the test when it takes over 5 s.
+func startRun(t *testing.T, args []string, env map[string]string, stdout, stderr *syncBuffer) func() error {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, strings.NewReader(""), stdout, stderr) }()
+	go func() { done <- run(ctx, args, mapLookup(env), strings.NewReader(""), stdout, stderr) }()
 	var once sync.Once
 	var err error
 	stop := func() error {
@@ -69,10 +112,11 @@ func isAlarmTopic(m mqtttest.Message) bool {
 // TestDemoArmsOverMQTT is the newcomer's path from the README: run the demo,
 // see the account, arm a system with one publish, watch arming → armed_away.
 func TestDemoArmsOverMQTT(t *testing.T) {
+	t.Parallel()
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#", "homeassistant/#")
 	var out, errOut syncBuffer
-	stop := startRun(t, []string{"demo", "--broker", broker.URL(), "--motion-every", "0", "--log-level", "warn"}, &out, &errOut)
+	stop := startRun(t, []string{"demo", "--broker", broker.URL(), "--motion-every", "0", "--log-level", "warn"}, nil, &out, &errOut)
 
 	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
 	hint := regexp.MustCompile(`-t '(blink2mqtt/[0-9]+/alarm)/set' -m ARM_AWAY`).FindStringSubmatch(out.String())
@@ -105,20 +149,39 @@ func TestDemoArmsOverMQTT(t *testing.T) {
 	}
 }
 
-// daemonEnv points the daemon at the fake cloud and a broker.
-func daemonEnv(t *testing.T, fake *blinkfake.Server, brokerURL, stateDir string) {
+// daemonStateDir is a fresh path for a daemon's STATE_DIR, removed when the
+// test ends. Not t.TempDir: bridge.Run can return while paho still runs its
+// OnConnect handler, which may save the discovery ledger a moment later, and
+// t.TempDir's cleanup fails the test when a file appears during removal.
+func daemonStateDir(t *testing.T) string {
 	t.Helper()
-	clearEnv(t)
-	t.Setenv("BLINK_EMAIL", fake.Config().Email)
-	t.Setenv("BLINK_PASSWORD", fake.Config().Password)
-	t.Setenv("BLINK_OAUTH_URL", fake.OAuthURL())
-	t.Setenv("BLINK_REST_URL", fake.RESTURL())
-	t.Setenv("BLINK_RATE_LIMIT", "10")
-	t.Setenv("MQTT_URL", brokerURL)
-	t.Setenv("STATE_DIR", stateDir)
-	t.Setenv("LOG_FORMAT", "json")
-	t.Setenv("LOG_LEVEL", "debug")
-	t.Setenv("COMMAND_SPACING", "0s")
+	parent, err := os.MkdirTemp("", "blink2mqtt-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if os.RemoveAll(parent) != nil {
+			_ = os.RemoveAll(parent) // a late ledger write raced the first pass
+		}
+	})
+	return filepath.Join(parent, "state")
+}
+
+// daemonEnv is an environment that points the daemon at the fake cloud and a
+// broker.
+func daemonEnv(fake *blinkfake.Server, brokerURL, stateDir string) map[string]string {
+	return map[string]string{
+		"BLINK_EMAIL":      fake.Config().Email,
+		"BLINK_PASSWORD":   fake.Config().Password,
+		"BLINK_OAUTH_URL":  fake.OAuthURL(),
+		"BLINK_REST_URL":   fake.RESTURL(),
+		"BLINK_RATE_LIMIT": "10",
+		"MQTT_URL":         brokerURL,
+		"STATE_DIR":        stateDir,
+		"LOG_FORMAT":       "json",
+		"LOG_LEVEL":        "debug",
+		"COMMAND_SPACING":  "0s",
+	}
 }
 
 // TestDaemonLoginOverMQTTAndNoSecretsAnywhere is the headless path: no
@@ -126,15 +189,16 @@ func daemonEnv(t *testing.T, fake *blinkfake.Server, brokerURL, stateDir string)
 // one over MQTT; then a restart reuses the token without logging in. Every
 // log line and MQTT payload of both runs is searched for secrets.
 func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
+	t.Parallel()
 	const code = "864209"
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Use202: true, Code: code})
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "#")
-	stateDir := filepath.Join(t.TempDir(), "state")
-	daemonEnv(t, fake, broker.URL(), stateDir)
+	stateDir := daemonStateDir(t)
+	env := daemonEnv(fake, broker.URL(), stateDir)
 
 	var out, logs syncBuffer
-	stop := startRun(t, []string{"run"}, &out, &logs)
+	stop := startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))
 
@@ -163,7 +227,7 @@ func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
 	// Restart with the saved token: no login at all.
 	var out2, logs2 syncBuffer
 	mark = rec.Mark()
-	stop2 := startRun(t, []string{"run"}, &out2, &logs2)
+	stop2 := startRun(t, []string{"run"}, env, &out2, &logs2)
 	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
 	rec.WaitForAfter(t, mark, "blink2mqtt/bridge/info", mqtttest.Contains(`"last_successful_poll"`))
 	if err := stop2(); err != nil {
@@ -211,21 +275,22 @@ func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
 // and says reauth_required. A login started over MQTT (auth/login + the code)
 // resumes polling without a restart.
 func TestDaemonRevokedRefreshThenLoginOverMQTT(t *testing.T) {
+	t.Parallel()
 	const code = "135790"
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Code: code})
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := filepath.Join(t.TempDir(), "state")
-	daemonEnv(t, fake, broker.URL(), stateDir)
+	stateDir := daemonStateDir(t)
+	env := daemonEnv(fake, broker.URL(), stateDir)
 
 	// The first session comes from the CLI: the daemon's own login pacing
 	// (one code-sending sign-in per 5 minutes) then allows auth/login below.
 	var cliOut bytes.Buffer
-	if err := run(context.Background(), []string{"login", "--code", code}, strings.NewReader(""), &cliOut, &cliOut); err != nil {
+	if err := run(context.Background(), []string{"login", "--code", code}, mapLookup(env), strings.NewReader(""), &cliOut, &cliOut); err != nil {
 		t.Fatalf("login: %v\n%s", err, cliOut.String())
 	}
 	var out, logs syncBuffer
-	startRun(t, []string{"run"}, &out, &logs)
+	startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
 	avail := rec.WaitMatch(t, 0, "a device availability", func(m mqtttest.Message) bool {
 		return strings.Count(m.Topic, "/") == 3 && strings.HasSuffix(m.Topic, "/availability") && string(m.Payload) == "online"
@@ -259,23 +324,25 @@ func TestDaemonRevokedRefreshThenLoginOverMQTT(t *testing.T) {
 // TestDaemonPicksUpCLILogin: a daemon without token or credentials waits in
 // reauth_required; `blink2mqtt login` in the same STATE_DIR resumes it.
 func TestDaemonPicksUpCLILogin(t *testing.T) {
+	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := filepath.Join(t.TempDir(), "state")
-	daemonEnv(t, fake, broker.URL(), stateDir)
-	os.Unsetenv("BLINK_PASSWORD")
+	stateDir := daemonStateDir(t)
+	env := daemonEnv(fake, broker.URL(), stateDir)
+	delete(env, "BLINK_PASSWORD")
 
 	var out, logs syncBuffer
-	startRun(t, []string{"run"}, &out, &logs)
+	startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"reauth_required"`))
 	if fake.Logins() != 0 {
 		t.Fatalf("a daemon without credentials logged in")
 	}
 
-	t.Setenv("BLINK_PASSWORD", fake.Config().Password)
+	loginEnv := maps.Clone(env)
+	loginEnv["BLINK_PASSWORD"] = fake.Config().Password
 	var cliOut bytes.Buffer
-	if err := run(context.Background(), []string{"login"}, strings.NewReader(""), &cliOut, &cliOut); err != nil {
+	if err := run(context.Background(), []string{"login"}, mapLookup(loginEnv), strings.NewReader(""), &cliOut, &cliOut); err != nil {
 		t.Fatalf("login: %v\n%s", err, cliOut.String())
 	}
 	mark := rec.Mark()
@@ -287,21 +354,22 @@ func TestDaemonPicksUpCLILogin(t *testing.T) {
 // up, auth ok and a poll succeeded) and /metrics with Blink request counts;
 // the healthcheck subcommand agrees.
 func TestDaemonHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := filepath.Join(t.TempDir(), "state")
-	daemonEnv(t, fake, broker.URL(), stateDir)
+	stateDir := daemonStateDir(t)
+	env := daemonEnv(fake, broker.URL(), stateDir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	t.Setenv("HTTP_LISTEN", addr)
+	env["HTTP_LISTEN"] = addr
 
 	var out, logs syncBuffer
-	stop := startRun(t, []string{"run"}, &out, &logs)
+	stop := startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/info", mqtttest.Contains(`"last_successful_poll":"2`))
 
 	resp, err := http.Get("http://" + addr + "/healthz")
@@ -314,7 +382,7 @@ func TestDaemonHealthAndMetrics(t *testing.T) {
 		t.Errorf("/healthz = %d %s", resp.StatusCode, body)
 	}
 	var hc bytes.Buffer
-	if err := run(context.Background(), []string{"healthcheck"}, nil, &hc, &hc); err != nil {
+	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(env), nil, &hc, &hc); err != nil {
 		t.Errorf("healthcheck: %v (%s)", err, hc.String())
 	}
 
@@ -335,7 +403,7 @@ func TestDaemonHealthAndMetrics(t *testing.T) {
 		}
 	}
 	stop()
-	if err := run(context.Background(), []string{"healthcheck"}, nil, &hc, &hc); err == nil {
+	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(env), nil, &hc, &hc); err == nil {
 		t.Error("healthcheck passed with the daemon stopped")
 	}
 }

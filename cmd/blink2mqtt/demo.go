@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -28,17 +29,16 @@ const demoBrokerAddr = "127.0.0.1:1883"
 // broker (or --broker), generating motion now and then.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	duration := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
 	brokerURL := fs.String("broker", "", "use this broker (mqtt://host:port) instead of a built-in one")
 	motionEvery := fs.Duration("motion-every", 20*time.Second, "how often the fake account sees motion")
-	logLevel := fs.String("log-level", "info", "log level")
-	if err := fs.Parse(args); err != nil {
+	logLevel := fs.String("log-level", "info", "trace, debug, info, warn or error")
+	if ok, err := parseFlags(fs, aboutDemo, args, stdout, stderr); !ok {
 		return err
 	}
-	level, err := zerolog.ParseLevel(*logLevel)
+	level, err := parseLevel(*logLevel)
 	if err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return &usageError{"demo: --log-level: " + err.Error()}
 	}
 	if *duration > 0 {
 		var cancel context.CancelFunc
@@ -46,6 +46,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	log := newLogger(stderr, level, "auto")
+	pahoLogs.route(log)
 
 	fake, err := blinkfake.Start(blinkfake.Config{CommandPolls: 2, MotionRequiresArmed: true})
 	if err != nil {
@@ -87,10 +88,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: login to the fake cloud: %w", err)
 	}
 
+	mqtt := bridge.MQTTOptions{URL: mqttURL, ClientID: "blink2mqtt-demo"}
+	if clean, ui := splitUserInfo(mqttURL); ui != nil {
+		pass, _ := ui.Password()
+		mqtt.URL, mqtt.Username, mqtt.Password = clean, ui.Username(), blink.Secret(pass)
+	}
 	topics := discovery.Topics{Root: "blink2mqtt"}
 	b, err := bridge.New(bridge.Options{
 		Cloud:             client,
-		MQTT:              bridge.MQTTOptions{URL: mqttURL, ClientID: "blink2mqtt-demo"},
+		MQTT:              mqtt,
 		Topics:            topics,
 		Discovery:         true,
 		PollInterval:      10 * time.Second,
@@ -104,7 +110,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	printDemoHelp(stdout, mqttURL, topics, fake)
+	printDemoHelp(stdout, mqtt, topics, fake)
 	go generateMotion(ctx, fake, *motionEvery, log)
 	return b.Run(ctx)
 }
@@ -145,16 +151,23 @@ func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Dura
 	}
 }
 
-func printDemoHelp(w io.Writer, mqttURL string, t discovery.Topics, fake *blinkfake.Server) {
+func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fake *blinkfake.Server) {
 	host, port := "127.0.0.1", "1883"
-	if u, err := splitHostPort(mqttURL); err == nil {
-		host, port = u[0], u[1]
+	if u, err := url.Parse(mqtt.URL); err == nil && u.Hostname() != "" {
+		host, port = u.Hostname(), cmp.Or(u.Port(), port)
+	}
+	// The same connection options on every printed line; thumbnails are raw
+	// JPEG bytes that would fill the terminal, so the watch line skips them.
+	conn := fmt.Sprintf("-h %s -p %s", host, port)
+	if mqtt.Username != "" {
+		conn += fmt.Sprintf(" -u '%s' -P '<password>'", mqtt.Username)
 	}
 	nets := fake.Networks()
 	devs := fake.Devices()
 	fmt.Fprintf(w, "\nblink2mqtt demo: a fake Blink account with %d systems and %d cameras/Minis/doorbells,\n", len(nets), len(devs))
-	fmt.Fprintf(w, "bridged to the MQTT broker at %s.\n\n", mqttURL)
-	fmt.Fprintf(w, "Watch everything:\n  mosquitto_sub -h %s -p %s -t '%s/#' -v\n\n", host, port, t.Root)
+	fmt.Fprintf(w, "bridged to the MQTT broker at %s.\n\n", redactURL(mqtt.URL))
+	fmt.Fprintf(w, "Watch everything but the thumbnails (raw JPEG bytes):\n  mosquitto_sub %s -t '%s/#' -T '%s' -v\n\n",
+		conn, t.Root, thumbnailFilter(t))
 	if len(nets) > 0 {
 		n := nets[0]
 		for _, c := range nets {
@@ -164,23 +177,19 @@ func printDemoHelp(w io.Writer, mqttURL string, t discovery.Topics, fake *blinkf
 			}
 		}
 		fmt.Fprintf(w, "Arm the system %q (watch %s go arming → armed_away):\n", n.Name, t.NetworkEntity(n.ID, discovery.EntityAlarm))
-		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m ARM_AWAY\n", host, port, discovery.Set(t.NetworkEntity(n.ID, discovery.EntityAlarm)))
+		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m ARM_AWAY\n", conn, discovery.Set(t.NetworkEntity(n.ID, discovery.EntityAlarm)))
 		fmt.Fprintf(w, "Or as a request with an answer on %s:\n", t.Response("arm"))
-		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m '{\"network\": %d, \"transaction\": \"t1\"}'\n", host, port, t.Request("arm"), n.ID)
+		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m '{\"network\": %d, \"transaction\": \"t1\"}'\n", conn, t.Request("arm"), n.ID)
 	}
 	if len(devs) > 0 {
 		d := devs[0]
 		fmt.Fprintf(w, "Take a snapshot with %q:\n", d.Name)
-		fmt.Fprintf(w, "  mosquitto_pub -h %s -p %s -t '%s' -m '{\"device\": %d}'\n", host, port, t.Request("snapshot"), d.ID)
+		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m '{\"device\": %d}'\n", conn, t.Request("snapshot"), d.ID)
 	}
 	fmt.Fprintf(w, "\nPoint Home Assistant's MQTT integration at this broker to see the devices appear.\nCtrl-C stops the demo.\n\n")
 }
 
-// splitHostPort returns host and port of an mqtt:// URL.
-func splitHostPort(raw string) ([2]string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return [2]string{}, err
-	}
-	return [2]string{u.Hostname(), u.Port()}, nil
+// thumbnailFilter matches every device's thumbnail topic (raw JPEG bytes).
+func thumbnailFilter(t discovery.Topics) string {
+	return t.Root + "/+/+/" + discovery.EntityThumbnail
 }

@@ -107,8 +107,8 @@ func healthURL(listen string) (string, error) {
 }
 
 // runHealthcheck asks /healthz and fails unless it answers 200.
-func runHealthcheck(ctx context.Context, stdout io.Writer) error {
-	cfg, err := loadConfig()
+func runHealthcheck(ctx context.Context, lookup lookupFunc, stdout io.Writer) error {
+	cfg, err := loadConfig(lookup)
 	if err != nil {
 		return err
 	}

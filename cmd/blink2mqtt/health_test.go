@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,34 +84,5 @@ func TestHealthURL(t *testing.T) {
 	}
 	if _, err := healthURL("8080"); err == nil {
 		t.Error("healthURL(\"8080\") accepted an address without a colon")
-	}
-}
-
-func TestPrepareStateDir(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
-	if err := prepareStateDir(dir); err != nil {
-		t.Fatalf("new dir: %v", err)
-	}
-	fi, _ := os.Stat(dir)
-	if fi.Mode().Perm() != 0o700 {
-		t.Errorf("created with mode %04o, want 0700", fi.Mode().Perm())
-	}
-	tok := filepath.Join(dir, tokenFileName)
-	if err := os.WriteFile(tok, []byte("{}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err := prepareStateDir(dir)
-	if err == nil || !strings.Contains(err.Error(), "chmod 600 "+tok) {
-		t.Errorf("world-readable token file: err = %v", err)
-	}
-	os.Chmod(tok, 0o600)
-	os.Chmod(dir, 0o755)
-	err = prepareStateDir(dir)
-	if err == nil || !strings.Contains(err.Error(), "chmod 700 "+dir) {
-		t.Errorf("group-readable dir: err = %v", err)
-	}
-	os.Chmod(dir, 0o700)
-	if err := prepareStateDir(dir); err != nil {
-		t.Errorf("private dir refused: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,14 +33,15 @@ func waitRetained(t *testing.T, url, filter string, want func(map[string][]byte)
 // and comes back empty, and the bridge restores availability, discovery,
 // state and its subscriptions; on shutdown it leaves "offline".
 func TestMosquittoIntegration(t *testing.T) {
+	t.Parallel()
 	mosq := mqtttest.StartMosquitto(t)
 	fake := blinkfake.New(t, blinkfake.Config{})
-	daemonEnv(t, fake, mosq.URL(), filepath.Join(t.TempDir(), "state"))
+	env := daemonEnv(fake, mosq.URL(), daemonStateDir(t))
 	cabin := fake.Networks()[1]
 	alarm := "blink2mqtt/" + itoa(cabin.ID) + "/alarm"
 
 	var out, logs syncBuffer
-	stop := startRun(t, []string{"run"}, &out, &logs)
+	stop := startRun(t, []string{"run"}, env, &out, &logs)
 	rec := mqtttest.NewRecorder(t, mosq.URL(), "blink2mqtt/#")
 	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
 	rec.WaitFor(t, alarm, mqtttest.Equals("disarmed"))

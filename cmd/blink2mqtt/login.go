@@ -23,19 +23,19 @@ const maxCodeTries = 3
 // runLogin logs in on the terminal and saves the token to STATE_DIR. The
 // password comes from BLINK_PASSWORD(_FILE) or a prompt without echo; the 2FA
 // code from --code or a prompt (or a line on standard input, for scripts).
-func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runLogin(ctx context.Context, args []string, lookup lookupFunc, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	email := fs.String("email", "", "Blink account e-mail (default $BLINK_EMAIL)")
 	code := fs.String("code", "", "2FA code, when you already have one (otherwise it is asked for)")
-	if err := fs.Parse(args); err != nil {
+	if ok, err := parseFlags(fs, aboutLogin, args, stdout, stderr); !ok {
 		return err
 	}
-	cfg, err := loadConfig()
+	cfg, err := loadConfig(lookup)
 	if err != nil {
 		return err
 	}
-	if err := prepareStateDir(cfg.StateDir); err != nil {
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
 	}
 	in := newPrompter(stdin, stdout)
@@ -59,7 +59,6 @@ func runLogin(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return errors.New("login needs an e-mail and a password")
 	}
 
-	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	client, err := newBlinkClient(cfg, log, nil)
 	if err != nil {
 		return err

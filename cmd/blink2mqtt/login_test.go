@@ -12,29 +12,31 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 )
 
-// loginEnv points the configuration at a fake cloud and a fresh STATE_DIR.
-func loginEnv(t *testing.T, fake *blinkfake.Server, withPassword bool) string {
+// loginEnv is an environment pointing at a fake cloud and a fresh STATE_DIR.
+func loginEnv(t *testing.T, fake *blinkfake.Server, withPassword bool) (env map[string]string, dir string) {
 	t.Helper()
-	clearEnv(t)
-	dir := filepath.Join(t.TempDir(), "state")
-	t.Setenv("STATE_DIR", dir)
-	t.Setenv("BLINK_OAUTH_URL", fake.OAuthURL())
-	t.Setenv("BLINK_REST_URL", fake.RESTURL())
-	t.Setenv("LOG_FORMAT", "json")
-	t.Setenv("BLINK_EMAIL", fake.Config().Email)
-	if withPassword {
-		t.Setenv("BLINK_PASSWORD", fake.Config().Password)
+	dir = filepath.Join(t.TempDir(), "state")
+	env = map[string]string{
+		"STATE_DIR":       dir,
+		"BLINK_OAUTH_URL": fake.OAuthURL(),
+		"BLINK_REST_URL":  fake.RESTURL(),
+		"LOG_FORMAT":      "json",
+		"BLINK_EMAIL":     fake.Config().Email,
 	}
-	return dir
+	if withPassword {
+		env["BLINK_PASSWORD"] = fake.Config().Password
+	}
+	return env, dir
 }
 
 func TestLoginCLIWithTwoFactorThroughStdin(t *testing.T) {
+	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Code: "246810"})
-	dir := loginEnv(t, fake, false)
+	env, dir := loginEnv(t, fake, false)
 	// Password on stdin (not a terminal), then a wrong code, then the right one.
 	stdin := strings.NewReader(fake.Config().Password + "\n111111\n246810\n")
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"login"}, stdin, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"login"}, mapLookup(env), stdin, &out, &errOut); err != nil {
 		t.Fatalf("login: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
 	}
 	o := out.String()
@@ -64,6 +66,7 @@ func TestLoginCLIWithTwoFactorThroughStdin(t *testing.T) {
 }
 
 func TestLoginCLIFailuresSayWhatToDo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		cfg    blinkfake.Config
@@ -85,16 +88,17 @@ func TestLoginCLIFailuresSayWhatToDo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			fake := blinkfake.New(t, tc.cfg)
-			loginEnv(t, fake, !tc.badPwd)
+			env, _ := loginEnv(t, fake, !tc.badPwd)
 			if tc.badPwd {
-				t.Setenv("BLINK_PASSWORD", "not the password")
+				env["BLINK_PASSWORD"] = "not the password"
 			}
 			if tc.fault != nil {
 				fake.Inject(*tc.fault)
 			}
 			var out bytes.Buffer
-			err := run(context.Background(), []string{"login"}, strings.NewReader(tc.stdin), &out, &out)
+			err := run(context.Background(), []string{"login"}, mapLookup(env), strings.NewReader(tc.stdin), &out, &out)
 			if err == nil {
 				t.Fatalf("login succeeded; want an error containing %q", tc.want)
 			}

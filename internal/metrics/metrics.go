@@ -6,7 +6,6 @@ package metrics
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,9 +29,6 @@ type Metrics struct {
 	cooldowns       prometheus.Counter
 	badRequests     *prometheus.CounterVec
 }
-
-// AuthStates are the values of the auth_state label (contract.md §2).
-var AuthStates = []string{"ok", "code_required", "reauth_required", "error"}
 
 // New builds the registry, with Go runtime and process collectors.
 func New() *Metrics {
@@ -90,7 +86,7 @@ func New() *Metrics {
 		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
 		m.cooldowns, m.badRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, s := range AuthStates {
+	for _, s := range authStates {
 		m.authState.WithLabelValues(s)
 	}
 	return m
@@ -104,27 +100,34 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is exposed for tests.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// BlinkRequest records one request to Blink. status is 0 when none came back.
+// BlinkRequest records one request to Blink. status is 0 when none came
+// back. An endpoint outside the known templates counts as a download kind
+// or "other", a status outside the common ones as "other".
 func (m *Metrics) BlinkRequest(endpoint string, status int, d time.Duration) {
-	m.blinkRequests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
-	m.blinkDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+	ep := endpointLabel(endpoint)
+	m.blinkRequests.WithLabelValues(ep, statusLabel(status)).Inc()
+	m.blinkDuration.WithLabelValues(ep).Observe(d.Seconds())
 }
 
-// Poll records one poll of kind ("homescreen", "media").
+// Poll records one poll of kind ("homescreen", "media", …; others count
+// as "unknown").
 func (m *Metrics) Poll(kind string, d time.Duration, err error) {
+	kind = oneOf(kind, pollKinds, Unknown)
 	m.pollDuration.WithLabelValues(kind).Observe(d.Seconds())
 	if err != nil {
 		m.pollFailures.WithLabelValues(kind).Inc()
 	}
 }
 
-// Command records a finished command; outcome is "ok" or an error class.
+// Command records a finished command; outcome is "ok" or "error". An op
+// outside the known ops counts as "unknown".
 func (m *Metrics) Command(op, outcome string, d time.Duration) {
-	m.commandDuration.WithLabelValues(op, outcome).Observe(d.Seconds())
+	m.commandDuration.WithLabelValues(oneOf(op, ops, Unknown), oneOf(outcome, outcomes, Other)).Observe(d.Seconds())
 }
 
-// Event records one published media event.
-func (m *Metrics) Event(typ string) { m.events.WithLabelValues(typ).Inc() }
+// Event records one published media event; an unknown type counts as
+// "unknown".
+func (m *Metrics) Event(typ string) { m.events.WithLabelValues(oneOf(typ, eventTypes, Unknown)).Inc() }
 
 // MQTTConnected records a connection (reconnect = not the first one).
 func (m *Metrics) MQTTConnected(reconnect bool) {
@@ -137,9 +140,10 @@ func (m *Metrics) MQTTConnected(reconnect bool) {
 // MQTTLost records a lost connection.
 func (m *Metrics) MQTTLost() { m.mqttConnected.Set(0) }
 
-// AuthState sets the current auth state.
+// AuthState sets the current auth state; an unknown one sets every known
+// state to 0.
 func (m *Metrics) AuthState(state string) {
-	for _, s := range AuthStates {
+	for _, s := range authStates {
 		v := 0.0
 		if s == state {
 			v = 1
@@ -148,8 +152,9 @@ func (m *Metrics) AuthState(state string) {
 	}
 }
 
-// BadRequest records one refused request or command.
-func (m *Metrics) BadRequest(op string) { m.badRequests.WithLabelValues(op).Inc() }
+// BadRequest records one refused request or command. op comes from a topic
+// anyone can publish to: an op outside the known ops counts as "unknown".
+func (m *Metrics) BadRequest(op string) { m.badRequests.WithLabelValues(oneOf(op, ops, Unknown)).Inc() }
 
 // RateLimited records one throttling answer from Blink (a cooldown starts).
 func (m *Metrics) RateLimited() { m.cooldowns.Inc() }

@@ -60,3 +60,96 @@ func TestMetricsExposition(t *testing.T) {
 		}
 	}
 }
+
+// scrape returns the /metrics body and the number of blink2mqtt series.
+func scrape(t *testing.T, m *Metrics) (string, int) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "blink2mqtt_") {
+			n += len(mf.GetMetric())
+		}
+	}
+	return rec.Body.String(), n
+}
+
+// TestLabelsComeFromFixedSets: thousands of distinct junk values through
+// every labelled method add no series beyond the fixed sets.
+func TestLabelsComeFromFixedSets(t *testing.T) {
+	m := New()
+	for i := range 5000 {
+		junk := fmt.Sprintf("junk-%d/\"\n%s", i, strings.Repeat("x", i%50))
+		m.BadRequest(junk)
+		m.Command(junk, junk, time.Second)
+		m.Event(junk)
+		m.Poll(junk, time.Second, errors.New("x"))
+		m.AuthState(junk)
+		m.BlinkRequest("GET /api/v2/accounts/{id}/media/clip/"+junk+".mp4", 200+i, time.Millisecond)
+		m.BlinkRequest(junk, -i-1, time.Millisecond)
+	}
+	body, series := scrape(t, m)
+	// ops: unknown; command: unknown×other; event: unknown; poll: unknown
+	// (duration and failures); auth: 4 states; requests: (clip download,
+	// other) × (the kept statuses hit, other).
+	if series > 100 {
+		t.Errorf("%d blink2mqtt series after 5,000 junk values, want a small fixed number", series)
+	}
+	if len(body) > 64<<10 {
+		t.Errorf("/metrics is %d bytes after junk input", len(body))
+	}
+	for _, want := range []string{
+		`blink2mqtt_bad_requests_total{op="unknown"} 5000`,
+		`blink2mqtt_command_duration_seconds_count{op="unknown",outcome="other"} 5000`,
+		`blink2mqtt_events_published_total{type="unknown"} 5000`,
+		`blink2mqtt_poll_failures_total{kind="unknown"} 5000`,
+		`blink2mqtt_blink_requests_total{endpoint="other",status="other"} 5000`,
+		`blink2mqtt_blink_requests_total{endpoint="GET (clip download)",status="other"}`,
+		`blink2mqtt_blink_requests_total{endpoint="GET (clip download)",status="404"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "junk") {
+		t.Errorf("a junk value reached a label")
+	}
+}
+
+// TestKnownLabelsKept: values from the fixed sets are kept as they are.
+func TestKnownLabelsKept(t *testing.T) {
+	tests := []struct {
+		name string
+		feed func(m *Metrics)
+		want string
+	}{
+		{"op", func(m *Metrics) { m.BadRequest("auth/login") }, `blink2mqtt_bad_requests_total{op="auth/login"} 1`},
+		{"new op", func(m *Metrics) { m.Command("settings", "ok", time.Second) }, `blink2mqtt_command_duration_seconds_count{op="settings",outcome="ok"} 1`},
+		{"set topic", func(m *Metrics) { m.BadRequest("set") }, `blink2mqtt_bad_requests_total{op="set"} 1`},
+		{"event", func(m *Metrics) { m.Event("doorbell") }, `blink2mqtt_events_published_total{type="doorbell"} 1`},
+		{"poll", func(m *Metrics) { m.Poll("media", time.Second, errors.New("x")) }, `blink2mqtt_poll_failures_total{kind="media"} 1`},
+		{"endpoint and status", func(m *Metrics) { m.BlinkRequest("POST /oauth/token", 401, time.Second) },
+			`blink2mqtt_blink_requests_total{endpoint="POST /oauth/token",status="401"} 1`},
+		{"no answer", func(m *Metrics) { m.BlinkRequest("GET /api/v3/accounts/{acct}/homescreen", 0, time.Second) },
+			`blink2mqtt_blink_requests_total{endpoint="GET /api/v3/accounts/{acct}/homescreen",status="0"} 1`},
+		{"thumbnail download", func(m *Metrics) {
+			m.BlinkRequest("GET /api/v3/media/accounts/{id}/networks/{id}/camera/{id}/thumbnail/thumbnail.jpg", 200, time.Second)
+		}, `blink2mqtt_blink_requests_total{endpoint="GET (thumbnail download)",status="200"} 1`},
+		{"odd status", func(m *Metrics) { m.BlinkRequest("POST /oauth/token", 418, time.Second) },
+			`blink2mqtt_blink_requests_total{endpoint="POST /oauth/token",status="other"} 1`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New()
+			tc.feed(m)
+			if body, _ := scrape(t, m); !strings.Contains(body, tc.want) {
+				t.Errorf("/metrics lacks %q", tc.want)
+			}
+		})
+	}
+}
