@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func addFixtures(f *testing.F, names ...string) {
@@ -15,8 +16,18 @@ func addFixtures(f *testing.F, names ...string) {
 	}
 }
 
+// checkTimes fails when a decoded time is neither zero nor encodable in UTC.
+func checkTimes(t *testing.T, what string, ts ...time.Time) {
+	t.Helper()
+	for _, tm := range ts {
+		if !marshalsInUTC(tm) {
+			t.Fatalf("%s: decoded time %s cannot be marshalled in UTC", what, tm)
+		}
+	}
+}
+
 func FuzzDecodeHomescreen(f *testing.F) {
-	addFixtures(f, "homescreen.json")
+	addFixtures(f, "homescreen.json", "homescreen_odd_times.json")
 	f.Add([]byte(`{"cameras":[null,{"id":"1","signals":{}}],"owls":{},"networks":[{"id":1e3}]}`))
 	f.Add([]byte(`{"networks":[{"id":1,"armed":"1","updated_at":12}]}`))
 	f.Add([]byte(``))
@@ -36,11 +47,13 @@ func FuzzDecodeHomescreen(f *testing.F) {
 			if n.ID == 0 {
 				t.Fatal("network without id kept")
 			}
+			checkTimes(t, "network", n.UpdatedAt)
 		}
 		for _, s := range hs.SyncModules {
 			if s.ID == 0 {
 				t.Fatal("sync module without id kept")
 			}
+			checkTimes(t, "sync module", s.LastHeartbeat, s.UpdatedAt)
 		}
 		lastFam := 0
 		order := map[Family]int{FamilyCamera: 1, FamilyOwl: 2, FamilyDoorbell: 3}
@@ -52,13 +65,17 @@ func FuzzDecodeHomescreen(f *testing.F) {
 				t.Fatal("devices not grouped cameras, owls, doorbells")
 			}
 			lastFam = order[d.Family]
+			checkTimes(t, "device", d.UpdatedAt)
+			if d.Signals != nil {
+				checkTimes(t, "signals", d.Signals.UpdatedAt)
+			}
 			_ = ThumbnailPath(hs.AccountID, d) // must not panic on anything decoded
 		}
 	})
 }
 
 func FuzzDecodeMedia(f *testing.F) {
-	addFixtures(f, "media_changed_page1.json", "media_changed_page2.json", "media_changed_empty.json")
+	addFixtures(f, "media_changed_page1.json", "media_changed_page2.json", "media_changed_empty.json", "media_odd_times.json")
 	f.Add([]byte(`[{"id":1,"created_at":1772384400}]`))
 	f.Add([]byte(`{"media":[null,{"id":"x"}],"limit":"500"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -75,6 +92,7 @@ func FuzzDecodeMedia(f *testing.F) {
 			if m.ID == 0 {
 				t.Fatal("media without id kept")
 			}
+			checkTimes(t, "media", m.CreatedAt, m.UpdatedAt)
 			_ = MediaThumbnailPath(m.Thumbnail)
 		}
 	})
