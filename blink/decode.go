@@ -269,7 +269,7 @@ func decodeCommand(op string, body []byte) (submitAnswer, error) {
 	return submitAnswer{
 		cmd:     Command{ID: id, NetworkID: raw.NetworkID.v, Command: raw.Command.v, State: state},
 		code:    int(raw.Code.v),
-		message: raw.Message.v,
+		message: cleanText(raw.Message.v, maxMessage),
 	}, nil
 }
 
@@ -296,7 +296,7 @@ func decodeCommandStatus(op string, body []byte) (*CommandStatus, error) {
 		Complete:      raw.Complete.v,
 		Status:        int(raw.Status.v),
 		StatusCode:    int(raw.StatusCode.v),
-		StatusMsg:     raw.StatusMsg.v,
+		StatusMsg:     cleanText(raw.StatusMsg.v, maxMessage),
 		MediaID:       raw.MediaID.v,
 		HasStatusCode: raw.StatusCode.set,
 	}, nil

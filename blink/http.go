@@ -313,9 +313,7 @@ func newStatusError(op string, r *response, kind error) *StatusError {
 		case body.Error.v != "":
 			e.Message = body.Error.v
 		}
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200] + "…"
-		}
+		e.Message = cleanText(e.Message, maxMessage)
 	}
 	switch {
 	case kind != nil:
