@@ -123,7 +123,7 @@ func (c *Client) downloadCall(path string, maxBytes int64) (*call, error) {
 	}
 	return &call{
 		method: http.MethodGet, tmpl: pathTemplate(p), path: p, auth: true, prof: profREST,
-		timeout: defaultDownloadTimeout, maxBytes: maxBytes,
+		timeout: defaultDownloadTimeout, maxBytes: maxBytes, redirect: redirectMedia,
 	}, nil
 }
 

@@ -111,7 +111,7 @@ func (c *Client) refresh(ctx context.Context, stale Secret) (Tokens, error) {
 	cl := &call{
 		method: http.MethodPost, tmpl: tokenTmpl, base: c.oauthURL, path: tokenTmpl,
 		body: []byte(form.Encode()), ctype: "application/x-www-form-urlencoded",
-		prof: profToken, raw: true,
+		prof: profToken, raw: true, redirect: redirectRefuse, // the body carries the refresh token
 	}
 	resp, err := c.do(ctx, cl)
 	if err != nil {
