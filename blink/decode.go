@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Decoders from Blink's JSON to the models. Each names the endpoint (op) in
@@ -12,7 +13,8 @@ import (
 
 // jsonErr keeps a decoding error short and free of body content. encoding/json
 // errors name types and offsets, not values — except UnmarshalTypeError's
-// Value, which is a kind ("string"), never the text.
+// Value, which is a kind ("string") but for a number that does not fit also
+// its text ("number 123456"): only the kind is kept.
 func jsonErr(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -20,7 +22,8 @@ func jsonErr(err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("unexpected JSON %s for field %q", te.Value, te.Field)
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return fmt.Errorf("unexpected JSON %s for field %q", kind, te.Field)
 	}
 	if errors.Is(err, errEmptyBody) {
 		return err

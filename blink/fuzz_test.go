@@ -121,6 +121,9 @@ func FuzzDecodeCommandStatus(f *testing.F) {
 		if !st.HasStatusCode && st.StatusCode != 0 {
 			t.Fatal("StatusCode set without HasStatusCode")
 		}
+		if !oneLine(st.StatusMsg) || len(st.StatusMsg) > maxMessage+len("…") {
+			t.Fatalf("status_msg %q is not one bounded line", st.StatusMsg)
+		}
 		// The decision never depends on status_msg: decoding the same body
 		// with a different message must not change anything else.
 		var m map[string]any
@@ -131,6 +134,74 @@ func FuzzDecodeCommandStatus(f *testing.F) {
 			if err == nil && st2 != nil && (st2.Complete != st.Complete || st2.StatusCode != st.StatusCode || st2.HasStatusCode != st.HasStatusCode) {
 				t.Fatalf("status_msg changed the outcome: %+v vs %+v", st, st2)
 			}
+		}
+	})
+}
+
+func FuzzFlexTime(f *testing.F) {
+	for _, v := range []string{
+		`"2026-03-01T17:05:12+00:00"`, `"2026-03-01 16:00:00"`, `"2026-03-01T17:06:00.000Z"`, `1772384400`, `1772384400000`,
+		`"9999-12-31T23:30:00-01:00"`, `"0000-01-01T00:30:00+01:00"`, `"9999-12-31 23:30:00 -0100"`, `"1772384400"`,
+		`null`, `-1`, `"\u0032026-03-01T17:05:12Z"`, `1e3`, `{}`,
+	} {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ft flexTime
+		if err := json.Unmarshal(b, &ft); err != nil {
+			return // not a JSON value; a document around it would fail first
+		}
+		checkTimes(t, "flexTime", ft.v)
+		if !ft.v.IsZero() && ft.v.Location() != time.UTC {
+			t.Fatalf("%s is not in UTC", ft.v)
+		}
+	})
+}
+
+func FuzzDecodeConfig(f *testing.F) {
+	for i, name := range []string{"camera_config.json", "owl_config.json", "doorbell_config.json"} {
+		f.Add(uint8(i), mustFixture(f, name))
+	}
+	f.Add(uint8(0), []byte(`{"camera":[null],"signals":{"updated_at":"9999-12-31T23:30:00-01:00","temp":"47"}}`))
+	f.Add(uint8(1), []byte(`{"wifi":"x","enabled":"1"}`))
+	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
+		var err error
+		switch kind % 3 {
+		case 0:
+			var cc *CameraConfig
+			if cc, err = decodeCameraConfig("GET /c", body); err == nil && cc.Signals != nil {
+				checkTimes(t, "camera signals", cc.Signals.UpdatedAt)
+			}
+		case 1:
+			_, err = decodeOwlConfig("GET /o", body)
+		default:
+			_, err = decodeDoorbellConfig("GET /d", body)
+		}
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "GET /") {
+				t.Fatalf("error is not a *DecodeError naming the endpoint: %v", err)
+			}
+			checkErrorText(t, err, 120)
+		}
+	})
+}
+
+func FuzzDecodeCommand(f *testing.F) {
+	addFixtures(f, "command_arm.json", "command_thumbnail_full.json")
+	f.Add([]byte(`{"message":"No Cameras Enabled for Motion","code":304}`))
+	f.Add([]byte(`{"message":"busy\nnow","code":"307","command_id":"12"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ans, err := decodeCommand("POST /c", body)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error is not a *DecodeError: %v", err)
+			}
+			return
+		}
+		if !oneLine(ans.message) || len(ans.message) > maxMessage+len("…") {
+			t.Fatalf("message %q is not one bounded line", ans.message)
 		}
 	})
 }

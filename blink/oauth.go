@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // OAuth endpoints (blink-api.md §2.2).
@@ -173,6 +174,10 @@ func extractCSRF(page []byte) (Secret, error) {
 	if m == nil {
 		return "", errors.New("sign-in page has no oauth-args script")
 	}
+	if !utf8.Valid(m[1]) {
+		// encoding/json would silently turn the bytes into U+FFFD: a token Blink never sent.
+		return "", errors.New("oauth-args is not UTF-8")
+	}
 	var args struct {
 		CSRF string `json:"csrf-token"`
 	}
@@ -232,6 +237,14 @@ func (l *Login) signinOutcome(op string, resp *response) error {
 	}
 }
 
+// Bounds of what a 2FA challenge may report; Blink sends "sms", a masked
+// number and 60 s, and the values reach logs and MQTT answers.
+const (
+	maxChannel     = 32
+	maxDestination = 100
+	maxResendAfter = time.Hour
+)
+
 // parseChallenge reads the 202 JSON (tsv_state, phone/email,
 // next_time_in_secs, user_id); a bare 412 gives an empty Challenge.
 func parseChallenge(body []byte) (Challenge, int64) {
@@ -243,12 +256,15 @@ func parseChallenge(body []byte) (Challenge, int64) {
 		UserID   flexInt    `json:"user_id"`
 	}
 	_ = json.Unmarshal(body, &raw)
-	ch := Challenge{Channel: raw.TSVState.v, Destination: raw.Phone.v, ResendAfter: time.Duration(raw.Next.v) * time.Second}
+	ch := Challenge{Channel: cleanText(raw.TSVState.v, maxChannel), Destination: cleanText(raw.Phone.v, maxDestination)}
 	if ch.Destination == "" {
-		ch.Destination = raw.Email.v
+		ch.Destination = cleanText(raw.Email.v, maxDestination)
 	}
-	if ch.ResendAfter < 0 {
-		ch.ResendAfter = 0
+	switch next := raw.Next.v; {
+	case next > int64(maxResendAfter/time.Second):
+		ch.ResendAfter = maxResendAfter // also keeps the multiplication below from overflowing
+	case next > 0:
+		ch.ResendAfter = time.Duration(next) * time.Second
 	}
 	return ch, raw.UserID.v
 }

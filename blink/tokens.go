@@ -115,6 +115,15 @@ func decodeTokenFile(b []byte) (Tokens, error) {
 
 // Save writes the token file atomically with mode 0600.
 func (s FileTokenStore) Save(t Tokens) error {
+	b, err := encodeTokenFile(t)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.Path, b)
+}
+
+// encodeTokenFile is the on-disk form of t.
+func encodeTokenFile(t Tokens) ([]byte, error) {
 	b, err := json.MarshalIndent(tokenFile{
 		Version:      1,
 		AccessToken:  t.AccessToken.Reveal(),
@@ -127,9 +136,9 @@ func (s FileTokenStore) Save(t Tokens) error {
 		HardwareID:   t.HardwareID,
 	}, "", "  ")
 	if err != nil {
-		return fmt.Errorf("blink: encode tokens: %w", err)
+		return nil, fmt.Errorf("blink: encode tokens: %w", err)
 	}
-	return writeFileAtomic(s.Path, append(b, '\n'))
+	return append(b, '\n'), nil
 }
 
 func writeFileAtomic(path string, data []byte) (err error) {
