@@ -136,6 +136,11 @@ func (p redirectPolicy) check(op string, req *http.Request, via []*http.Request)
 func withPolicy(hc *http.Client, op string, p redirectPolicy, home *url.URL) *http.Client {
 	c := *hc
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error { return p.check(op, req, via) }
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	c.Transport = locationGuard{rt: rt, op: op}
 	if c.Jar != nil {
 		c.Jar = originJar{jar: c.Jar, origin: origin(home)}
 	}
@@ -160,4 +165,26 @@ func (j originJar) Cookies(u *url.URL) []*http.Cookie {
 		return nil
 	}
 	return j.jar.Cookies(u)
+}
+
+// locationGuard refuses a redirect whose Location is not a URL before
+// http.Client sees it: the client's own error quotes the Location, which may
+// carry an authorization code, and would count as a network error.
+type locationGuard struct {
+	rt http.RoundTripper
+	op string
+}
+
+func (g locationGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := g.rt.RoundTrip(req)
+	if err != nil || res.StatusCode < 300 || res.StatusCode >= 400 {
+		return res, err
+	}
+	if loc := res.Header.Get("Location"); loc != "" {
+		if _, err := req.URL.Parse(loc); err != nil {
+			res.Body.Close()
+			return nil, &RedirectError{Op: g.op, Code: res.StatusCode, Target: "a location that is not a URL", Reason: "unparsable"}
+		}
+	}
+	return res, nil
 }

@@ -183,7 +183,7 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 		name    string
 		from    string // the Blink request answered with a redirect
 		code    int
-		to      string // "port" (https, other port), "host" (https, other host), "http" (plain), "same" (the Blink origin)
+		to      string // "port" (https, other port), "host" (https, other host), "http" (plain), "same" (the Blink origin), "raw" (path is the whole Location)
 		path    string // path and query on the target
 		expired bool   // the access token needs a refresh first
 		run     func(context.Context, *Client) error
@@ -206,6 +206,8 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 		{"2FA verify 307 to another port is not followed", "POST /oauth/v2/2fa/verify", http.StatusTemporaryRedirect, "port", "/oauth/v2/2fa/verify", false, login, ErrInvalidCode, "POST " + verifyTmpl, 0},
 		{"code exchange POST 307 to another host", "POST /oauth/token", http.StatusTemporaryRedirect, "host", "/oauth/token", false, login, ErrRedirectRefused, "POST " + tokenTmpl, 0},
 		{"tier_info to another port", "GET /prod/api/v1/users/tier_info", http.StatusFound, "port", "/api/v1/users/tier_info", false, login, ErrRedirectRefused, "GET " + tierInfoTmpl, 0},
+		{"unparsable location carrying a code", homescreenPath, http.StatusFound, "raw", oauthRedirectURI[:20] + " " + oauthRedirectURI[20:] + "?code=" + testAuthCode, false, homescreen, ErrRedirectRefused, "GET " + homescreenTmpl, 0},
+		{"authorize for the code answering an unparsable location", "GET /oauth/v2/authorize", http.StatusFound, "raw", "immedia-blink://app links/cb?code=" + testAuthCode, false, login, ErrRedirectRefused, "GET " + authorizeTmpl, 0},
 		{"download to a CDN on another host, without credentials", clipPath, http.StatusFound, "host", "/landing.jpg?sig=1", false, download("cdn-jpeg"), nil, "", 1},
 		{"download to another port of the same host, without credentials", clipPath, http.StatusTemporaryRedirect, "port", "/landing.jpg", false, download("cdn-jpeg"), nil, "", 1},
 		{"download to a CDN that wants a token fails without a refresh", clipPath, http.StatusFound, "host", "/auth.jpg", false, download(""), ErrUnauthorized, "", 1},
@@ -238,6 +240,8 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 				foreign = &foreignPlain
 			case "same":
 				blink.location = target
+			case "raw":
+				blink.location = tc.path
 			}
 
 			store := &MemoryTokenStore{}
@@ -270,7 +274,7 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 				if !errors.As(err, &re) || re.Op != tc.wantOp || re.Code != tc.code {
 					t.Errorf("err = %#v, want a *RedirectError for %q with HTTP %d", err, tc.wantOp, tc.code)
 				}
-				if err != nil && (strings.ContainsAny(err.Error(), "?\n") || strings.Contains(err.Error(), "marker")) {
+				if err != nil && (strings.ContainsAny(err.Error(), "?\n") || strings.Contains(err.Error(), "marker") || strings.Contains(err.Error(), testAuthCode)) {
 					t.Errorf("error %q shows the redirect's path or query", err)
 				}
 			}
