@@ -45,7 +45,8 @@ type Options struct {
 	// "{tier}" is used as-is for every tier.
 	RESTURL string
 	// HTTPClient is optional; its Timeout should be zero or generous, because
-	// every call gets its own deadline from its context.
+	// every call gets its own deadline from its context. Its CheckRedirect is
+	// not used: the client decides per call which redirects it follows.
 	HTTPClient *http.Client
 	// Limiter is the one limiter every request waits on (nil → 1 rps, burst 3).
 	Limiter *rate.Limiter

@@ -162,7 +162,7 @@ func (c *Client) command(ctx context.Context, tmpl string, v ids, body []byte) (
 
 // submit POSTs a command; 409 busy is retried with backoff for BusyRetryFor.
 func (c *Client) submit(ctx context.Context, tmpl string, v ids, body []byte) (submitAnswer, error) {
-	cl := &call{method: http.MethodPost, tmpl: tmpl, path: fill(tmpl, v), body: body, auth: true, prof: profREST}
+	cl := &call{method: http.MethodPost, tmpl: tmpl, path: fill(tmpl, v), body: body, auth: true, prof: profREST, redirect: redirectSameOrigin}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		resp, err := c.do(ctx, cl)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Decoders from Blink's JSON to the models. Each names the endpoint (op) in
@@ -12,7 +13,8 @@ import (
 
 // jsonErr keeps a decoding error short and free of body content. encoding/json
 // errors name types and offsets, not values — except UnmarshalTypeError's
-// Value, which is a kind ("string"), never the text.
+// Value, which is a kind ("string") but for a number that does not fit also
+// its text ("number 123456"): only the kind is kept.
 func jsonErr(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -20,7 +22,8 @@ func jsonErr(err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("unexpected JSON %s for field %q", te.Value, te.Field)
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return fmt.Errorf("unexpected JSON %s for field %q", kind, te.Field)
 	}
 	if errors.Is(err, errEmptyBody) {
 		return err
@@ -269,7 +272,7 @@ func decodeCommand(op string, body []byte) (submitAnswer, error) {
 	return submitAnswer{
 		cmd:     Command{ID: id, NetworkID: raw.NetworkID.v, Command: raw.Command.v, State: state},
 		code:    int(raw.Code.v),
-		message: raw.Message.v,
+		message: cleanText(raw.Message.v, maxMessage),
 	}, nil
 }
 
@@ -296,7 +299,7 @@ func decodeCommandStatus(op string, body []byte) (*CommandStatus, error) {
 		Complete:      raw.Complete.v,
 		Status:        int(raw.Status.v),
 		StatusCode:    int(raw.StatusCode.v),
-		StatusMsg:     raw.StatusMsg.v,
+		StatusMsg:     cleanText(raw.StatusMsg.v, maxMessage),
 		MediaID:       raw.MediaID.v,
 		HasStatusCode: raw.StatusCode.set,
 	}, nil

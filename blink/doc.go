@@ -60,4 +60,14 @@
 // Passwords, tokens, codes and cookies are Secrets or stay inside the
 // request; they never appear in a log line or an error string, and no secret
 // is ever put in a URL.
+//
+// # Redirects
+//
+// Credentials only go to the origin (scheme, host and port) they belong to.
+// REST calls and the OAuth pages follow a redirect only within their origin;
+// token calls never follow one; the sign-in and 2FA posts and the final
+// authorize take the 3xx itself as the answer. A download may follow up to
+// three hops to a media CDN, never from https to plain http, and without the
+// Authorization header or cookies once it leaves the REST origin. A refused
+// redirect is a *RedirectError (ErrRedirectRefused) naming the endpoint.
 package blink

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -123,7 +122,7 @@ func (c *Client) downloadCall(path string, maxBytes int64) (*call, error) {
 	}
 	return &call{
 		method: http.MethodGet, tmpl: pathTemplate(p), path: p, auth: true, prof: profREST,
-		timeout: defaultDownloadTimeout, maxBytes: maxBytes,
+		timeout: defaultDownloadTimeout, maxBytes: maxBytes, redirect: redirectMedia,
 	}, nil
 }
 
@@ -206,29 +205,45 @@ func jsonInsteadOfMedia(op string, r *response, ct string) error {
 	return newStatusError(op, r, nil)
 }
 
-// pathTemplate turns a concrete download path into a low-cardinality key for
-// Stats: numeric segments become {id}, other segments with digits {name}.
+// pathTemplate turns a concrete download path into a key for Stats, metrics
+// labels and error ops. Blink's paths are outside data, so the keys come from
+// a fixed set: numeric segments become {id}, API versions and the words of
+// Blink's media paths stay, anything else (device types, file names) becomes
+// {name}, and segments past maxTemplateSegs become one "…".
 func pathTemplate(p string) string {
 	path, _, _ := strings.Cut(p, "?")
-	segs := strings.Split(path, "/")
-	for i, s := range segs {
+	segs := strings.SplitN(path, "/", maxTemplateSegs+1)
+	if len(segs) > maxTemplateSegs {
+		segs[maxTemplateSegs] = "…"
+	}
+	for i, s := range segs[:min(len(segs), maxTemplateSegs)] {
 		switch {
+		case s == "" || isVersion(s) || mediaPathWord(s):
 		case isDigits(s):
 			segs[i] = "{id}"
-		case isVersion(s):
-		case strings.ContainsAny(s, "0123456789"):
+		default:
 			segs[i] = "{name}"
 		}
 	}
 	return strings.Join(segs, "/")
 }
 
-func isVersion(s string) bool {
-	if len(s) < 2 || s[0] != 'v' {
-		return false
+// maxTemplateSegs bounds a download key; Blink's media paths have up to 11 segments.
+const maxTemplateSegs = 12
+
+// mediaPathWord reports whether s is one of the fixed words of Blink's media
+// and thumbnail paths (blink-api.md §3.6, §3.7).
+func mediaPathWord(s string) bool {
+	switch s {
+	case "api", "media", "production", "accounts", "account", "networks", "network",
+		"camera", "cameras", "owl", "owls", "doorbell", "doorbells", "clip", "thumb", "thumbnail", "thumbnail.jpg":
+		return true
 	}
-	_, err := strconv.Atoi(s[1:])
-	return err == nil
+	return false
+}
+
+func isVersion(s string) bool {
+	return len(s) >= 2 && len(s) <= 3 && s[0] == 'v' && isDigits(s[1:])
 }
 
 func truncate(s string, n int) string {

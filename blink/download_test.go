@@ -3,6 +3,7 @@ package blink
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -170,14 +171,40 @@ func TestDownloadTo(t *testing.T) {
 }
 
 func TestPathTemplate(t *testing.T) {
-	for in, want := range map[string]string{
-		"/api/v2/accounts/1001/media/clip/3123456789.mp4":                                     "/api/v2/accounts/{id}/media/clip/{name}",
-		"/api/v3/media/accounts/1001/networks/4321/catalina/555/thumbnail/thumbnail.jpg?ts=1": "/api/v3/media/accounts/{id}/networks/{id}/catalina/{id}/thumbnail/thumbnail.jpg",
-		"/media/production/account/1/network/2/camera/3/clip_Ab12Cd_2020_10_02__00_28AM.jpg":  "/media/production/account/{id}/network/{id}/camera/{id}/{name}",
-	} {
-		if got := pathTemplate(in); got != want {
-			t.Errorf("pathTemplate(%q) = %q, want %q", in, got, want)
+	tests := []struct{ name, in, want string }{
+		{"v2 clip", "/api/v2/accounts/1001/media/clip/3123456789.mp4", "/api/v2/accounts/{id}/media/clip/{name}"},
+		{"v3 thumbnail", "/api/v3/media/accounts/1001/networks/4321/catalina/555/thumbnail/thumbnail.jpg?ts=1", "/api/v3/media/accounts/{id}/networks/{id}/{name}/{id}/thumbnail/thumbnail.jpg"},
+		{"legacy clip", "/media/production/account/1/network/2/camera/3/clip_Ab12Cd_2020_10_02__00_28AM.jpg", "/media/production/account/{id}/network/{id}/camera/{id}/{name}"},
+		{"lowercase file name", "/api/v2/accounts/1001/media/clip/abcdefgh.mp4", "/api/v2/accounts/{id}/media/clip/{name}"},
+		{"control characters", "/api/v2/accounts/1001/media/clip/a\nb", "/api/v2/accounts/{id}/media/clip/{name}"},
+		{"not a version", "/api/v0001/x", "/api/{name}/{name}"},
+		{"deep path", "/a" + strings.Repeat("/media", 40), "/{name}" + strings.Repeat("/media", 10) + "/…"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pathTemplate(tc.in); got != tc.want {
+				t.Errorf("pathTemplate(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDownloadKeysFromAFixedSet: whatever names Blink gives its files, the
+// download endpoints (Stats keys, metrics labels) stay a handful.
+func TestDownloadKeysFromAFixedSet(t *testing.T) {
+	keys := make(map[string]bool)
+	for i := range 2000 {
+		name := strings.Map(func(r rune) rune { return 'a' + (r+rune(i))%26 }, fmt.Sprintf("%08d", i*7919))
+		for _, p := range []string{
+			"/api/v2/accounts/1001/media/clip/" + name + ".mp4",
+			"/api/v3/media/accounts/1001/networks/4321/" + name + "/555/thumbnail/thumbnail.jpg?ts=1&ext=",
+			"/media/production/account/1/network/2/camera/3/clip_" + name,
+		} {
+			keys[pathTemplate(p)] = true
 		}
+	}
+	if len(keys) != 3 {
+		t.Errorf("2000 file names gave %d download keys, want 3", len(keys))
 	}
 }
 

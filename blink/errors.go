@@ -3,7 +3,10 @@ package blink
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error the client returns that comes from an HTTP
@@ -110,3 +113,25 @@ type DecodeError struct {
 func (e *DecodeError) Error() string { return fmt.Sprintf("%s: decode response: %v", e.Op, e.Err) }
 
 func (e *DecodeError) Unwrap() []error { return []error{ErrDecode, e.Err} }
+
+// maxMessage bounds a text Blink wrote (an error message, a status_msg) that
+// ends up in an error string or a command answer.
+const maxMessage = 200
+
+// cleanText makes outside text fit a one-line error or answer: invalid UTF-8
+// and control characters (line breaks included) become spaces, and text
+// longer than n bytes is cut at a rune boundary and marked with "…".
+func cleanText(s string, n int) string {
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			r = ' '
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			return strings.TrimSpace(b.String()) + "…"
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}

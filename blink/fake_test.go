@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -395,5 +398,47 @@ func TestFakeRequestBudget(t *testing.T) {
 	st := c.Stats()
 	if st.Total != 2 || st.LastHour != 2 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+// TestFakeRedirectsKeepCredentialsHome redirects the fake's token and media
+// endpoints to another server on this machine: a refresh is refused without
+// sending the refresh token, a clip comes from the CDN without the bearer.
+func TestFakeRedirectsKeepCredentialsHome(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" auth="+r.Header.Get("Authorization")+" body="+string(body))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "video/mp4")
+		io.WriteString(w, "cdn-clip")
+	}))
+	defer cdn.Close()
+
+	srv, c := loggedIn(t, blinkfake.Config{})
+	m := srv.TriggerMotion(srv.Devices()[0].ID, "pir")
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpMediaClip, Status: http.StatusFound, Location: cdn.URL + "/clip.mp4?sig=1"})
+	body, _, err := c.Download(t.Context(), m.Clip, 0)
+	if err != nil || string(body) != "cdn-clip" {
+		t.Fatalf("clip via CDN: %q, %v", body, blink.NoteErr(err))
+	}
+
+	srv.ExpireAccessTokens()
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpToken, Status: http.StatusTemporaryRedirect, Location: cdn.URL + "/oauth/token"})
+	_, err = c.Homescreen(t.Context())
+	var re *blink.RedirectError
+	if !errors.As(blink.NoteErr(err), &re) || !errors.Is(err, blink.ErrRedirectRefused) || re.Op != "POST /oauth/token" {
+		t.Fatalf("refresh redirected elsewhere: %v, want a *RedirectError for the token endpoint", err)
+	}
+	if !c.HasSession() {
+		t.Error("a refused redirect dropped the session")
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0] != "GET /clip.mp4 auth= body=" {
+		t.Errorf("the other server saw %q, want one GET of the clip without credentials", seen)
 	}
 }

@@ -129,7 +129,8 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 }
 
 // flexTime accepts the timestamp layouts Blink and its clients use, an
-// epoch number (seconds or milliseconds), or null. Unparsable → zero.
+// epoch number (seconds or milliseconds), or null. Unparsable or out of
+// range (see inRange) → zero. The value is always in UTC.
 type flexTime struct{ v time.Time }
 
 func (f *flexTime) UnmarshalJSON(b []byte) error {
@@ -140,7 +141,7 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	}
 	if b[0] != '"' {
 		if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
-			f.v = epochTime(n)
+			f.v = inRange(epochTime(n))
 		}
 		return nil
 	}
@@ -148,8 +149,28 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 	if !ok {
 		return nil
 	}
-	f.v = parseTime(s)
+	f.v = inRange(parseTime(s))
 	return nil
+}
+
+// Years of a time that Blink may hand us. Go's JSON and RFC 3339 encoders
+// refuse years outside 0..9999 (in the time's own zone, and consumers
+// encode in UTC); year 0 is below the zero time, which already means
+// "absent".
+const (
+	minYear = 1
+	maxYear = 9999
+)
+
+// inRange returns t in UTC when its UTC year is within minYear..maxYear, and
+// the zero time otherwise: an absurd date is treated as absent, so that
+// t.UTC().MarshalJSON() can never fail downstream.
+func inRange(t time.Time) time.Time {
+	u := t.UTC()
+	if y := u.Year(); y < minYear || y > maxYear {
+		return time.Time{}
+	}
+	return u
 }
 
 func epochTime(n int64) time.Time {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func addFixtures(f *testing.F, names ...string) {
@@ -15,8 +16,18 @@ func addFixtures(f *testing.F, names ...string) {
 	}
 }
 
+// checkTimes fails when a decoded time is neither zero nor encodable in UTC.
+func checkTimes(t *testing.T, what string, ts ...time.Time) {
+	t.Helper()
+	for _, tm := range ts {
+		if !marshalsInUTC(tm) {
+			t.Fatalf("%s: decoded time %s cannot be marshalled in UTC", what, tm)
+		}
+	}
+}
+
 func FuzzDecodeHomescreen(f *testing.F) {
-	addFixtures(f, "homescreen.json")
+	addFixtures(f, "homescreen.json", "homescreen_odd_times.json")
 	f.Add([]byte(`{"cameras":[null,{"id":"1","signals":{}}],"owls":{},"networks":[{"id":1e3}]}`))
 	f.Add([]byte(`{"networks":[{"id":1,"armed":"1","updated_at":12}]}`))
 	f.Add([]byte(``))
@@ -36,11 +47,13 @@ func FuzzDecodeHomescreen(f *testing.F) {
 			if n.ID == 0 {
 				t.Fatal("network without id kept")
 			}
+			checkTimes(t, "network", n.UpdatedAt)
 		}
 		for _, s := range hs.SyncModules {
 			if s.ID == 0 {
 				t.Fatal("sync module without id kept")
 			}
+			checkTimes(t, "sync module", s.LastHeartbeat, s.UpdatedAt)
 		}
 		lastFam := 0
 		order := map[Family]int{FamilyCamera: 1, FamilyOwl: 2, FamilyDoorbell: 3}
@@ -52,13 +65,17 @@ func FuzzDecodeHomescreen(f *testing.F) {
 				t.Fatal("devices not grouped cameras, owls, doorbells")
 			}
 			lastFam = order[d.Family]
+			checkTimes(t, "device", d.UpdatedAt)
+			if d.Signals != nil {
+				checkTimes(t, "signals", d.Signals.UpdatedAt)
+			}
 			_ = ThumbnailPath(hs.AccountID, d) // must not panic on anything decoded
 		}
 	})
 }
 
 func FuzzDecodeMedia(f *testing.F) {
-	addFixtures(f, "media_changed_page1.json", "media_changed_page2.json", "media_changed_empty.json")
+	addFixtures(f, "media_changed_page1.json", "media_changed_page2.json", "media_changed_empty.json", "media_odd_times.json")
 	f.Add([]byte(`[{"id":1,"created_at":1772384400}]`))
 	f.Add([]byte(`{"media":[null,{"id":"x"}],"limit":"500"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -75,6 +92,7 @@ func FuzzDecodeMedia(f *testing.F) {
 			if m.ID == 0 {
 				t.Fatal("media without id kept")
 			}
+			checkTimes(t, "media", m.CreatedAt, m.UpdatedAt)
 			_ = MediaThumbnailPath(m.Thumbnail)
 		}
 	})
@@ -103,6 +121,9 @@ func FuzzDecodeCommandStatus(f *testing.F) {
 		if !st.HasStatusCode && st.StatusCode != 0 {
 			t.Fatal("StatusCode set without HasStatusCode")
 		}
+		if !oneLine(st.StatusMsg) || len(st.StatusMsg) > maxMessage+len("…") {
+			t.Fatalf("status_msg %q is not one bounded line", st.StatusMsg)
+		}
 		// The decision never depends on status_msg: decoding the same body
 		// with a different message must not change anything else.
 		var m map[string]any
@@ -113,6 +134,74 @@ func FuzzDecodeCommandStatus(f *testing.F) {
 			if err == nil && st2 != nil && (st2.Complete != st.Complete || st2.StatusCode != st.StatusCode || st2.HasStatusCode != st.HasStatusCode) {
 				t.Fatalf("status_msg changed the outcome: %+v vs %+v", st, st2)
 			}
+		}
+	})
+}
+
+func FuzzFlexTime(f *testing.F) {
+	for _, v := range []string{
+		`"2026-03-01T17:05:12+00:00"`, `"2026-03-01 16:00:00"`, `"2026-03-01T17:06:00.000Z"`, `1772384400`, `1772384400000`,
+		`"9999-12-31T23:30:00-01:00"`, `"0000-01-01T00:30:00+01:00"`, `"9999-12-31 23:30:00 -0100"`, `"1772384400"`,
+		`null`, `-1`, `"\u0032026-03-01T17:05:12Z"`, `1e3`, `{}`,
+	} {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ft flexTime
+		if err := json.Unmarshal(b, &ft); err != nil {
+			return // not a JSON value; a document around it would fail first
+		}
+		checkTimes(t, "flexTime", ft.v)
+		if !ft.v.IsZero() && ft.v.Location() != time.UTC {
+			t.Fatalf("%s is not in UTC", ft.v)
+		}
+	})
+}
+
+func FuzzDecodeConfig(f *testing.F) {
+	for i, name := range []string{"camera_config.json", "owl_config.json", "doorbell_config.json"} {
+		f.Add(uint8(i), mustFixture(f, name))
+	}
+	f.Add(uint8(0), []byte(`{"camera":[null],"signals":{"updated_at":"9999-12-31T23:30:00-01:00","temp":"47"}}`))
+	f.Add(uint8(1), []byte(`{"wifi":"x","enabled":"1"}`))
+	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
+		var err error
+		switch kind % 3 {
+		case 0:
+			var cc *CameraConfig
+			if cc, err = decodeCameraConfig("GET /c", body); err == nil && cc.Signals != nil {
+				checkTimes(t, "camera signals", cc.Signals.UpdatedAt)
+			}
+		case 1:
+			_, err = decodeOwlConfig("GET /o", body)
+		default:
+			_, err = decodeDoorbellConfig("GET /d", body)
+		}
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || !strings.HasPrefix(err.Error(), "GET /") {
+				t.Fatalf("error is not a *DecodeError naming the endpoint: %v", err)
+			}
+			checkErrorText(t, err, 120)
+		}
+	})
+}
+
+func FuzzDecodeCommand(f *testing.F) {
+	addFixtures(f, "command_arm.json", "command_thumbnail_full.json")
+	f.Add([]byte(`{"message":"No Cameras Enabled for Motion","code":304}`))
+	f.Add([]byte(`{"message":"busy\nnow","code":"307","command_id":"12"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ans, err := decodeCommand("POST /c", body)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error is not a *DecodeError: %v", err)
+			}
+			return
+		}
+		if !oneLine(ans.message) || len(ans.message) > maxMessage+len("…") {
+			t.Fatalf("message %q is not one bounded line", ans.message)
 		}
 	})
 }

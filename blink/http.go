@@ -51,6 +51,8 @@ type call struct {
 	token  Secret // explicit bearer (login's tier_info); never refreshed
 	client *http.Client
 	header http.Header // extra headers (Origin, Referer)
+	// redirect decides what a 3xx answer means; the zero value refuses it.
+	redirect redirectPolicy
 	// raw hands non-2xx answers (other than 429, REST 403 and 5xx) back to
 	// the caller instead of turning them into a StatusError (OAuth steps).
 	raw      bool
@@ -67,6 +69,9 @@ type response struct {
 	status int
 	header http.Header
 	body   []byte
+	// foreign: a followed redirect left the call's origin (a media CDN), so
+	// the answer says nothing about Blink's token or throttle.
+	foreign bool
 }
 
 // netError is a failure to get an answer (dial, TLS, timeout, reset). It
@@ -131,14 +136,14 @@ func (c *Client) do(ctx context.Context, cl *call) (*response, error) {
 		}
 		s := resp.status
 		switch {
-		case s == http.StatusUnauthorized && cl.auth && !refreshed:
+		case s == http.StatusUnauthorized && cl.auth && !refreshed && !resp.foreign:
 			refreshed = true
 			c.log.Debug().Str("endpoint", op).Msg("access token refused, refreshing once")
 			if _, err := c.refresh(ctx, bearer); err != nil {
 				return nil, err
 			}
 			continue
-		case s == http.StatusTooManyRequests || (s == http.StatusForbidden && cl.prof == profREST):
+		case !resp.foreign && (s == http.StatusTooManyRequests || (s == http.StatusForbidden && cl.prof == profREST)):
 			return nil, c.startCooldown(op, resp.header)
 		case s >= 500:
 			se := newStatusError(op, resp, nil)
@@ -205,8 +210,16 @@ func (c *Client) attempt(ctx context.Context, cl *call, base string, bearer Secr
 	if hc == nil {
 		hc = c.http
 	}
+	hc = withPolicy(hc, op, cl.redirect, req.URL)
 	start := time.Now()
 	res, err := hc.Do(req)
+	var re *RedirectError
+	if errors.As(err, &re) {
+		c.record(op, re.Code, time.Since(start), nil)
+		c.log.Warn().Str("endpoint", op).Int("status", re.Code).Str("target", re.Target).Str("reason", re.Reason).
+			Msg("Blink answered with a redirect the client does not follow")
+		return nil, re
+	}
 	if err != nil {
 		c.record(op, 0, time.Since(start), sanitize(err))
 		if ctx.Err() != nil {
@@ -221,6 +234,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, base string, bearer Secr
 	c.record(op, res.StatusCode, time.Since(start), nil)
 
 	out := &response{status: res.StatusCode, header: res.Header}
+	if res.Request != nil && res.Request.URL != nil {
+		out.foreign = origin(res.Request.URL) != origin(req.URL)
+	}
 	if cl.sink != nil && res.StatusCode >= 200 && res.StatusCode < 300 {
 		if err := cl.sink(res); err != nil {
 			if ctx.Err() != nil {
@@ -313,9 +329,7 @@ func newStatusError(op string, r *response, kind error) *StatusError {
 		case body.Error.v != "":
 			e.Message = body.Error.v
 		}
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200] + "…"
-		}
+		e.Message = cleanText(e.Message, maxMessage)
 	}
 	switch {
 	case kind != nil:

@@ -354,6 +354,7 @@ func TestExtractCSRF(t *testing.T) {
 		{"missing script", `<html></html>`, "", true},
 		{"no token", `<script id="oauth-args">{"other":1}</script>`, "", true},
 		{"broken json", `<script id="oauth-args">{"csrf-token":</script>`, "", true},
+		{"invalid UTF-8 is not silently replaced", "<script id=\"oauth-args\">{\"csrf-token\":\"\xf8\"}</script>", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -415,5 +416,28 @@ func TestLoginStateReadableDuringSubmit(t *testing.T) {
 	}
 	if l.CodeRequired() {
 		t.Error("CodeRequired after success")
+	}
+}
+
+func TestParseChallengeBounded(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       Challenge
+	}{
+		{"Blink's 202", `{"next_time_in_secs":60,"phone":"+49xxxxxxxx12","tsv_state":"sms"}`, Challenge{"sms", "+49xxxxxxxx12", time.Minute}},
+		{"e-mail, numbers as strings", `{"next_time_in_secs":"90","email":"m***@example.com","tsv_state":"email"}`, Challenge{"email", "m***@example.com", 90 * time.Second}},
+		{"bare 412", ``, Challenge{}},
+		{"negative wait", `{"next_time_in_secs":-5}`, Challenge{}},
+		{"wait overflowing a Duration", `{"next_time_in_secs":20000000000}`, Challenge{ResendAfter: maxResendAfter}},
+		{"a day", `{"next_time_in_secs":86400}`, Challenge{ResendAfter: maxResendAfter}},
+		{"line breaks", `{"phone":"+49\n12","tsv_state":"sms\r\nX-Injected: 1"}`, Challenge{"sms  X-Injected: 1", "+49 12", 0}},
+		{"long destination", `{"email":"` + strings.Repeat("a", 150) + `"}`, Challenge{Destination: strings.Repeat("a", maxDestination) + "…"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, _ := parseChallenge([]byte(tc.body)); got != tc.want {
+				t.Errorf("parseChallenge = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }

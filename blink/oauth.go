@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // OAuth endpoints (blink-api.md §2.2).
@@ -44,8 +45,9 @@ type Login struct {
 	c          *Client
 	hardwareID string
 	pkce       pkcePair
-	follow     *http.Client // authorize + sign-in page: redirects followed within the OAuth host
-	noFollow   *http.Client // sign-in POST, 2FA, authorize(code), token: redirects returned
+	// web carries the login's private cookie jar; each step's call says
+	// whether a redirect is followed (see redirectPolicy).
+	web *http.Client
 
 	// Set by BeginLogin before the Login escapes; read-only afterwards.
 	csrf         Secret
@@ -86,7 +88,7 @@ func (c *Client) BeginLogin(ctx context.Context, email string, password Secret) 
 		"response_type":         {"code"},
 		"scope":                 {oauthScope},
 	}
-	resp, err := c.do(ctx, l.web(http.MethodGet, authorizeTmpl, l.follow, q, nil))
+	resp, err := c.do(ctx, l.step(http.MethodGet, authorizeTmpl, redirectSameOrigin, q, nil))
 	if err != nil {
 		return nil, fmt.Errorf("blink: login: %w", err)
 	}
@@ -95,7 +97,7 @@ func (c *Client) BeginLogin(ctx context.Context, email string, password Secret) 
 	}
 
 	// Step 2: the sign-in page carries the CSRF token.
-	cl := l.web(http.MethodGet, signinTmpl, l.follow, nil, nil)
+	cl := l.step(http.MethodGet, signinTmpl, redirectSameOrigin, nil, nil)
 	resp, err = c.do(ctx, cl)
 	if err != nil {
 		return nil, fmt.Errorf("blink: login: %w", err)
@@ -109,13 +111,13 @@ func (c *Client) BeginLogin(ctx context.Context, email string, password Secret) 
 	}
 	l.csrf = csrf
 
-	// Step 3: credentials; redirects are the answer, not to be followed.
+	// Step 3: credentials; a redirect is the answer, never followed with the password.
 	form := url.Values{
 		"username":   {email},
 		"password":   {password.Reveal()},
 		"csrf-token": {csrf.Reveal()},
 	}
-	cl = l.web(http.MethodPost, signinTmpl, l.noFollow, nil, form)
+	cl = l.step(http.MethodPost, signinTmpl, redirectAnswer, nil, form)
 	resp, err = c.do(ctx, cl)
 	if err != nil {
 		return nil, fmt.Errorf("blink: login: %w", err)
@@ -139,39 +141,19 @@ func (c *Client) newLogin() *Login {
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
-	oauthHost := ""
-	if u, err := url.Parse(c.oauthURL); err == nil {
-		oauthHost = u.Host
-	}
-	l := &Login{
+	return &Login{
 		c:          c,
 		hardwareID: c.snapshot().HardwareID,
 		pkce:       newPKCE(),
+		web:        &http.Client{Transport: tr, Jar: jar},
 	}
-	l.follow = &http.Client{
-		Transport: tr,
-		Jar:       jar,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			// Stay on the OAuth host; an app-scheme or foreign redirect is an answer.
-			if len(via) >= 10 || req.URL.Host != oauthHost || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
-				return http.ErrUseLastResponse
-			}
-			return nil
-		},
-	}
-	l.noFollow = &http.Client{
-		Transport:     tr,
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	return l
 }
 
-// web builds an OAuth web-step call. Forms get Origin and Referer like a browser.
-func (l *Login) web(method, tmpl string, hc *http.Client, q, form url.Values) *call {
+// step builds an OAuth web-step call. Forms get Origin and Referer like a browser.
+func (l *Login) step(method, tmpl string, redirect redirectPolicy, q, form url.Values) *call {
 	cl := &call{
 		method: method, tmpl: tmpl, base: l.c.oauthURL, path: tmpl, query: q,
-		prof: profWeb, client: hc, raw: true,
+		prof: profWeb, client: l.web, raw: true, redirect: redirect,
 	}
 	if form != nil {
 		cl.body = []byte(form.Encode())
@@ -191,6 +173,10 @@ func extractCSRF(page []byte) (Secret, error) {
 	m := oauthArgs.FindSubmatch(page)
 	if m == nil {
 		return "", errors.New("sign-in page has no oauth-args script")
+	}
+	if !utf8.Valid(m[1]) {
+		// encoding/json would silently turn the bytes into U+FFFD: a token Blink never sent.
+		return "", errors.New("oauth-args is not UTF-8")
 	}
 	var args struct {
 		CSRF string `json:"csrf-token"`
@@ -251,6 +237,14 @@ func (l *Login) signinOutcome(op string, resp *response) error {
 	}
 }
 
+// Bounds of what a 2FA challenge may report; Blink sends "sms", a masked
+// number and 60 s, and the values reach logs and MQTT answers.
+const (
+	maxChannel     = 32
+	maxDestination = 100
+	maxResendAfter = time.Hour
+)
+
 // parseChallenge reads the 202 JSON (tsv_state, phone/email,
 // next_time_in_secs, user_id); a bare 412 gives an empty Challenge.
 func parseChallenge(body []byte) (Challenge, int64) {
@@ -262,12 +256,15 @@ func parseChallenge(body []byte) (Challenge, int64) {
 		UserID   flexInt    `json:"user_id"`
 	}
 	_ = json.Unmarshal(body, &raw)
-	ch := Challenge{Channel: raw.TSVState.v, Destination: raw.Phone.v, ResendAfter: time.Duration(raw.Next.v) * time.Second}
+	ch := Challenge{Channel: cleanText(raw.TSVState.v, maxChannel), Destination: cleanText(raw.Phone.v, maxDestination)}
 	if ch.Destination == "" {
-		ch.Destination = raw.Email.v
+		ch.Destination = cleanText(raw.Email.v, maxDestination)
 	}
-	if ch.ResendAfter < 0 {
-		ch.ResendAfter = 0
+	switch next := raw.Next.v; {
+	case next > int64(maxResendAfter/time.Second):
+		ch.ResendAfter = maxResendAfter // also keeps the multiplication below from overflowing
+	case next > 0:
+		ch.ResendAfter = time.Duration(next) * time.Second
 	}
 	return ch, raw.UserID.v
 }
@@ -305,7 +302,7 @@ func (l *Login) SubmitCode(ctx context.Context, code Secret) error {
 			"csrf-token":  {l.csrf.Reveal()},
 			"remember_me": {"false"},
 		}
-		cl := l.web(http.MethodPost, verifyTmpl, l.noFollow, nil, form)
+		cl := l.step(http.MethodPost, verifyTmpl, redirectAnswer, nil, form)
 		resp, err := l.c.do(ctx, cl)
 		if err != nil {
 			return fmt.Errorf("blink: login: %w", err)
@@ -346,7 +343,7 @@ func verifyOutcome(op string, resp *response) error {
 // the Login escapes.
 func (l *Login) finish(ctx context.Context) error {
 	c := l.c
-	cl := l.web(http.MethodGet, authorizeTmpl, l.noFollow, nil, nil)
+	cl := l.step(http.MethodGet, authorizeTmpl, redirectAnswer, nil, nil) // the code is in Location
 	resp, err := c.do(ctx, cl)
 	if err != nil {
 		return fmt.Errorf("blink: login: %w", err)
@@ -376,7 +373,8 @@ func (l *Login) finish(ctx context.Context) error {
 	}
 	cl = &call{
 		method: http.MethodPost, tmpl: tokenTmpl, base: c.oauthURL, path: tokenTmpl,
-		body: []byte(form.Encode()), ctype: formType, prof: profToken, client: l.noFollow, raw: true,
+		body: []byte(form.Encode()), ctype: formType, prof: profToken, client: l.web, raw: true,
+		redirect: redirectRefuse, // the body carries the code and the PKCE verifier
 	}
 	resp, err = c.do(ctx, cl)
 	if err != nil {
@@ -402,7 +400,7 @@ func (l *Login) finish(ctx context.Context) error {
 
 	cl = &call{
 		method: http.MethodGet, tmpl: tierInfoTmpl, base: c.restBase(prodTier), path: tierInfoTmpl,
-		prof: profREST, token: t.AccessToken,
+		prof: profREST, token: t.AccessToken, redirect: redirectSameOrigin,
 	}
 	resp, err = c.do(ctx, cl)
 	if err != nil {

@@ -18,6 +18,10 @@ const (
 	tokenTmpl        = "/oauth/token"
 	// defaultTokenLife is blinkpy's fallback when expires_in is missing.
 	defaultTokenLife = time.Hour
+	// maxTokenLife caps expires_in (Blink sends 4 h): an absurd value would
+	// overflow time.Duration or stop proactive refreshes; a shorter life only
+	// costs an early refresh.
+	maxTokenLife = 24 * time.Hour
 )
 
 // tokenResponse is the JSON of POST /oauth/token.
@@ -39,9 +43,13 @@ func decodeTokenResponse(op string, body []byte) (tokenResponse, error) {
 }
 
 func (c *Client) expiry(tr tokenResponse) time.Time {
-	life := time.Duration(tr.ExpiresIn.v) * time.Second
-	if life <= 0 {
-		life = defaultTokenLife
+	secs := tr.ExpiresIn.v
+	life := defaultTokenLife
+	switch {
+	case secs > int64(maxTokenLife/time.Second):
+		life = maxTokenLife
+	case secs > 0:
+		life = time.Duration(secs) * time.Second
 	}
 	return c.now().Add(life)
 }
@@ -103,7 +111,7 @@ func (c *Client) refresh(ctx context.Context, stale Secret) (Tokens, error) {
 	cl := &call{
 		method: http.MethodPost, tmpl: tokenTmpl, base: c.oauthURL, path: tokenTmpl,
 		body: []byte(form.Encode()), ctype: "application/x-www-form-urlencoded",
-		prof: profToken, raw: true,
+		prof: profToken, raw: true, redirect: redirectRefuse, // the body carries the refresh token
 	}
 	resp, err := c.do(ctx, cl)
 	if err != nil {

@@ -32,7 +32,7 @@ func (c *Client) accountID() (int64, error) {
 
 // get runs an authenticated GET of tmpl and returns the body.
 func (c *Client) get(ctx context.Context, tmpl string, v ids, q url.Values) (*call, *response, error) {
-	cl := &call{method: http.MethodGet, tmpl: tmpl, path: fill(tmpl, v), query: q, auth: true, prof: profREST}
+	cl := &call{method: http.MethodGet, tmpl: tmpl, path: fill(tmpl, v), query: q, auth: true, prof: profREST, redirect: redirectSameOrigin}
 	resp, err := c.do(ctx, cl)
 	return cl, resp, err
 }

@@ -1,10 +1,12 @@
 package blink
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -55,24 +57,54 @@ type tokenFile struct {
 	HardwareID   string    `json:"hardware_id,omitempty"`
 }
 
-// Load reads the token file.
+// maxTokenFile bounds what Load reads: a token file is about 2 KiB.
+const maxTokenFile = 1 << 20
+
+// Load reads the token file. A file that is not a JSON token document (or
+// larger than 1 MiB) is refused with an error naming the path, never quoting
+// the content; an expires_at that is unreadable or out of range counts as
+// unknown (the next 401 refreshes).
 func (s FileTokenStore) Load() (Tokens, error) {
-	b, err := os.ReadFile(s.Path)
+	f, err := os.Open(s.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Tokens{}, ErrNoTokens
 	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("blink: read token file: %w", err)
 	}
-	var f tokenFile
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+	if err != nil {
+		return Tokens{}, fmt.Errorf("blink: read token file: %w", err)
+	}
+	if len(b) > maxTokenFile {
+		return Tokens{}, fmt.Errorf("blink: token file %q is corrupt: %w: more than %d bytes", s.Path, ErrTooLarge, maxTokenFile)
+	}
+	t, err := decodeTokenFile(b)
+	if err != nil {
+		return Tokens{}, fmt.Errorf("blink: token file %q is corrupt: %w", s.Path, err)
+	}
+	return t, nil
+}
+
+// decodeTokenFile parses the on-disk form. Its errors name a type, a field
+// or an offset, never the content.
+func decodeTokenFile(b []byte) (Tokens, error) {
+	var f struct {
+		tokenFile
+		// Shadows tokenFile.ExpiresAt: lenient, and an absurd date is absent.
+		ExpiresAt flexTime `json:"expires_at"`
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Tokens{}, errors.New("empty file")
+	}
 	if err := json.Unmarshal(b, &f); err != nil {
-		// json errors quote at most a type name or an offset, never the content.
-		return Tokens{}, fmt.Errorf("blink: token file %s is corrupt: %w", s.Path, err)
+		return Tokens{}, jsonErr(err)
 	}
 	return Tokens{
 		AccessToken:  Secret(f.AccessToken),
 		RefreshToken: Secret(f.RefreshToken),
-		ExpiresAt:    f.ExpiresAt,
+		ExpiresAt:    f.ExpiresAt.v,
 		Tier:         f.Tier,
 		AccountID:    f.AccountID,
 		UserID:       f.UserID,
@@ -83,11 +115,20 @@ func (s FileTokenStore) Load() (Tokens, error) {
 
 // Save writes the token file atomically with mode 0600.
 func (s FileTokenStore) Save(t Tokens) error {
+	b, err := encodeTokenFile(t)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(s.Path, b)
+}
+
+// encodeTokenFile is the on-disk form of t.
+func encodeTokenFile(t Tokens) ([]byte, error) {
 	b, err := json.MarshalIndent(tokenFile{
 		Version:      1,
 		AccessToken:  t.AccessToken.Reveal(),
 		RefreshToken: t.RefreshToken.Reveal(),
-		ExpiresAt:    t.ExpiresAt,
+		ExpiresAt:    inRange(t.ExpiresAt), // never fails to encode
 		Tier:         t.Tier,
 		AccountID:    t.AccountID,
 		UserID:       t.UserID,
@@ -95,9 +136,9 @@ func (s FileTokenStore) Save(t Tokens) error {
 		HardwareID:   t.HardwareID,
 	}, "", "  ")
 	if err != nil {
-		return fmt.Errorf("blink: encode tokens: %w", err)
+		return nil, fmt.Errorf("blink: encode tokens: %w", err)
 	}
-	return writeFileAtomic(s.Path, append(b, '\n'))
+	return append(b, '\n'), nil
 }
 
 func writeFileAtomic(path string, data []byte) (err error) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,49 @@ func TestFileTokenStoreFailedRenameLeavesNoTempFile(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("left behind: %d entries", len(entries))
+	}
+}
+
+func TestFileTokenStoreRefusesGarbage(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		reason  string // "" means accepted
+	}{
+		{"empty file", "", "empty file"},
+		{"blank file", " \n", "empty file"},
+		{"truncated", `{"refresh_token":"` + testRefresh, "invalid JSON at byte 32"},
+		{"not JSON", "refresh_token=" + testRefresh, "invalid JSON at byte 1"},
+		{"an array", `["` + testRefresh + `"]`, `unexpected JSON array for field ""`},
+		{"a number too large for the account id", `{"refresh_token":"r","account_id":731946731946731946731946}`, `unexpected JSON number for field "tokenFile.account_id"`},
+		{"a token of the wrong type", `{"refresh_token":731946}`, `unexpected JSON number for field "tokenFile.refresh_token"`},
+		{"larger than 1 MiB", `{"refresh_token":"` + strings.Repeat("x", maxTokenFile) + `"}`, "more than 1048576 bytes"},
+		{"unreadable expiry is unknown", `{"version":1,"refresh_token":"r","expires_at":"` + testRefresh + `"}`, ""},
+		{"absurd expiry is unknown", `{"version":1,"refresh_token":"r","expires_at":"9999-12-31T23:30:00-01:00"}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "tokens.json")
+			if err := os.WriteFile(p, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tok, err := FileTokenStore{Path: p}.Load()
+			if tc.reason == "" {
+				if err != nil || tok.RefreshToken != "r" || !tok.ExpiresAt.IsZero() {
+					t.Fatalf("Load = %+v, %v; want the session with an unknown expiry", tok, err)
+				}
+				return
+			}
+			if err == nil || errors.Is(err, ErrNoTokens) {
+				t.Fatalf("Load = %v, want a corrupt-file error", err)
+			}
+			msg := noteErr(err).Error()
+			if !strings.Contains(msg, strconv.Quote(p)) || !strings.HasSuffix(msg, tc.reason) {
+				t.Errorf("error %q: want the path and %q", msg, tc.reason)
+			}
+			if strings.Contains(msg, testRefresh) || strings.Contains(msg, "731946") || len(msg) > 200 {
+				t.Errorf("error %q quotes the file", msg)
+			}
+		})
 	}
 }

@@ -83,6 +83,9 @@ type Fault struct {
 	Malformed  bool
 	// Drop closes the connection without an answer (a network error).
 	Drop bool
+	// Location is sent as the Location header: with a 3xx Status the fault
+	// is a redirect, for example to a server that must never see a token.
+	Location string
 }
 
 // malformedBody is what a Malformed fault sends: JSON cut mid-object, then junk.
@@ -281,6 +284,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 }
 
 func (s *Server) faultResponse(w http.ResponseWriter, f *Fault, host string) {
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
+	}
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfterSeconds(f.RetryAfter))
 	}

@@ -63,6 +63,12 @@ func TestFaults(t *testing.T) {
 					t.Errorf("truncated body: %d bytes, Content-Length %s, valid %v", len(r.body), r.header.Get("Content-Length"), json.Valid(r.body))
 				}
 			}},
+		{"redirect", blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 307, Location: "https://cdn.example.com/x"}, []int{307, 200, 200},
+			func(t *testing.T, r resp) {
+				if r.header.Get("Location") != "https://cdn.example.com/x" {
+					t.Errorf("Location = %q", r.header.Get("Location"))
+				}
+			}},
 		{"409 busy default", blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 409}, []int{409, 200, 200},
 			func(t *testing.T, r resp) {
 				if !bytes.Contains(r.body, []byte(`"code":307`)) {
