@@ -42,7 +42,7 @@ func BenchmarkPollCycle(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(fake.Total()-calls)/float64(b.N), "blink-requests/cycle")
 	b.ReportMetric(float64(pub.count()-msgs)/float64(b.N), "mqtt-msgs/cycle")
-	b.ReportMetric(float64(len(br.hs.Devices)), "devices")
+	b.ReportMetric(float64(len(br.hs().Devices)), "devices")
 }
 
 // BenchmarkApplyHomescreen is the bridge's own share of a poll cycle for

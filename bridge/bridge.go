@@ -1,9 +1,3 @@
-// Package bridge is the blink2mqtt daemon: it polls Blink through a Cloud,
-// keeps the retained MQTT state equal to what Blink reports (publishing only
-// changes), turns MQTT commands into Blink commands that really completed,
-// publishes Home Assistant discovery with a ledger, and keeps all of it
-// right across broker restarts and its own. It does no HTTP itself and never
-// reads the environment.
 package bridge
 
 import (
@@ -11,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,85 +12,33 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
 
-	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
-// Bridge connects one Blink account to one MQTT broker.
+// Bridge connects one Blink account to one MQTT broker. It only wires its
+// parts (see doc.go); each part owns its state.
 type Bridge struct {
-	opts     Options
-	topics   discovery.Topics
-	cloud    Cloud
-	discOpts discovery.Options
-	birth    string // HA's birth topic
+	opts   Options
+	topics discovery.Topics
+	log    zerolog.Logger
 
-	log, logMQTT, logPoll, logCmd, logMedia, logDisc zerolog.Logger
+	cloud       *cloudGate
+	model       *model
+	writer      *stateWriter
+	conn        *connection
+	runner      *runner
+	poller      *poller
+	media       *mediaWatcher
+	thumbs      *thumbnails
+	clips       *clipSaver
+	republisher *republisher
 
-	// pub is set once by Run (or a test) before any goroutine uses it.
-	pub publisher
-	// runCtx is cancelled when Run begins to shut down.
-	runCtx context.Context
-
-	running         atomic.Bool
-	shuttingDown    atomic.Bool
-	connectFailures atomic.Int64
-	connections     atomic.Int64
-
-	mu sync.Mutex // guards the fields below
-	// hs is the latest homescreen. It is never modified in place: commands
-	// store an updated copy, so readers may use it outside mu.
-	hs        *blink.Homescreen
-	hsStarted time.Time // when the request behind hs was sent
-	// hsSnap mirrors hs for readers that must not wait for mu (handlers).
-	hsSnap atomic.Pointer[blink.Homescreen]
-	// nodesSnap is hs's topic node table.
-	nodesSnap atomic.Pointer[discovery.Nodes]
-	lastPoll  time.Time
-	// netCmdAt / devCmdAt: when the last command on a network / device
-	// completed; a homescreen requested before then is older than the
-	// command's result and must not undo it.
-	netCmdAt    map[int64]time.Time
-	devCmdAt    map[devKey]time.Time
-	alarm       map[int64]string
-	motionUntil map[devKey]time.Time
-	lastEvent   map[devKey]time.Time
-	thumbs      map[devKey][]byte
-	auth        AuthStatus
-	pendingCode blink.Secret
-	info        infoState
-	// published is what this connection has published: topic → payload.
-	published map[string]string
-	// badPayload: topics whose payload failed to encode (logged once).
-	badPayload map[string]bool
-	// stateReady: OnConnect has published the full snapshot on the current
-	// connection, so diffs may follow. Until then nothing is published:
-	// a diff sent before the snapshot would only be sent twice.
-	stateReady bool
-
-	discMu        sync.Mutex // serialises discovery publishing; guards below
-	discPublished map[string]string
-	discFP        uint64
-	discReady     bool // like stateReady, for discovery
-	ledger        ledgerFile
-
-	mediaMu sync.Mutex // serialises media polls; guards media
-	media   mediaStore
-	thumbq  thumbQueue // thumbnail downloads (thumbnails.go)
-	clipq   clipQueue  // clip downloads (clips.go)
-
-	wake chan struct{} // scheduler: recompute timers (cap 1)
-	// pollNow asks the scheduler to poll homescreen at once (cap 1).
-	pollNow    chan struct{}
-	republishq *republishQueue // HA births and rediscover (republish.go)
-	polls      pollTimes       // last successful polls, for refresh
-
-	workersMu sync.Mutex
-	workers   map[string]chan *request
-	wg        sync.WaitGroup
+	running atomic.Bool
+	wg      sync.WaitGroup
 }
 
-// New checks opts and loads the state directory (media watermark, discovery
-// ledger). It does not connect anywhere; Run does.
+// New checks opts and loads the state directory (media cursor, discovery
+// ledger, thumbnails). It does not connect anywhere; Run does.
 func New(opts Options) (*Bridge, error) {
 	opts.setDefaults()
 	if err := opts.validate(); err != nil {
@@ -106,59 +47,55 @@ func New(opts Options) (*Bridge, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("bridge: create state dir: %w", err)
 	}
-	log := opts.Logger.With().Str("component", "bridge").Logger()
+	b := &Bridge{opts: opts, topics: opts.Topics, log: opts.Logger.With().Str("component", "bridge").Logger()}
+	o := &b.opts
 	sub := func(c string) zerolog.Logger { return opts.Logger.With().Str("component", c).Logger() }
-	b := &Bridge{
-		opts:   opts,
-		topics: opts.Topics,
-		cloud:  opts.Cloud,
-		discOpts: discovery.Options{
-			Prefix: opts.DiscoveryPrefix, Topics: opts.Topics, Version: opts.Version,
-			HoldTime: opts.HoldTime, BridgeName: opts.BridgeName,
-		},
-		birth:         opts.DiscoveryPrefix + "/status",
-		log:           log,
-		logMQTT:       sub("mqtt"),
-		logPoll:       sub("poll"),
-		logCmd:        sub("command"),
-		logMedia:      sub("media"),
-		logDisc:       sub("discovery"),
-		runCtx:        context.Background(),
-		netCmdAt:      map[int64]time.Time{},
-		devCmdAt:      map[devKey]time.Time{},
-		alarm:         map[int64]string{},
-		motionUntil:   map[devKey]time.Time{},
-		lastEvent:     map[devKey]time.Time{},
-		thumbs:        map[devKey][]byte{},
-		published:     map[string]string{},
-		badPayload:    map[string]bool{},
-		discPublished: map[string]string{},
-		wake:          make(chan struct{}, 1),
-		pollNow:       make(chan struct{}, 1),
-		republishq:    newRepublishQueue(),
-		workers:       map[string]chan *request{},
-	}
-	b.auth = AuthStatus{State: AuthOK, Since: opts.Now()}
+	logMedia, logDisc := sub("media"), sub("discovery")
+
+	auth := AuthStatus{State: AuthOK, Since: opts.Now()}
 	if !opts.Cloud.HasSession() {
-		b.auth = AuthStatus{
-			State:  AuthReauthRequired,
-			Detail: "no saved Blink login; run `blink2mqtt login`",
-			Since:  opts.Now(),
-		}
+		auth = AuthStatus{State: AuthReauthRequired, Detail: "no saved Blink login; run `blink2mqtt login`", Since: opts.Now()}
 	}
-	b.info.requestsHour = -1
-	var err error
-	if b.ledger, err = loadLedger(opts.StateDir); err != nil {
-		b.logDisc.Warn().Err(err).Msg("discovery ledger unreadable; starting a new one")
+	store, err := loadMedia(opts.StateDir, opts.Now())
+	if err != nil {
+		logMedia.Warn().Err(err).Msg("media cursor unreadable; starting from now, older clips are not replayed")
 	}
-	if b.media, err = loadMedia(opts.StateDir, opts.Now()); err != nil {
-		b.logMedia.Warn().Err(err).Msg("media watermark unreadable; starting from now, older clips are not replayed")
+	discOpts := discovery.Options{
+		Prefix: opts.DiscoveryPrefix, Topics: opts.Topics, Version: opts.Version,
+		HoldTime: opts.HoldTime, BridgeName: opts.BridgeName,
 	}
-	for k, t := range b.media.lastEvent() {
-		b.lastEvent[k] = t
+	ledger, err := loadLedger(opts.StateDir, discOpts, opts.Discovery, logDisc)
+	if err != nil {
+		logDisc.Warn().Err(err).Msg("discovery ledger unreadable; starting a new one")
 	}
-	b.loadThumbnails()
-	b.clipq.init(opts.MediaDir != "")
+
+	b.model = newModel(opts.Now, auth, store.last)
+	b.cloud = &cloudGate{Cloud: opts.Cloud, onAuthLost: b.authLost, onCooldown: b.cooldown}
+	b.writer = newStateWriter(opts.Topics, o, sub("mqtt"), b.emit)
+	b.conn = &connection{topics: opts.Topics, birth: opts.DiscoveryPrefix + "/status", log: sub("mqtt"), emit: b.emit}
+	b.thumbs = newThumbnails(opts.StateDir, b.cloud, logMedia)
+	b.thumbs.load()
+	b.poller = newPoller()
+	b.runner = &runner{topics: opts.Topics, opts: o, auth: opts.Auth, log: sub("command"), emit: b.emit, setAuth: b.SetAuthState}
+	b.republisher = newRepublisher(b.writer, b.runner.respond, logDisc, b.emit)
+	b.media = &mediaWatcher{store: store, topics: opts.Topics, opts: o, log: logMedia, emit: b.emit}
+	b.clips = newClipSaver(o, b.cloud, b.media.publishEvent, logMedia)
+
+	// Wiring: who may call whom (data flows poll → model → writer, and
+	// command → runner → cloud → model → writer).
+	b.writer.conn, b.writer.model, b.writer.cloud, b.writer.thumbs, b.writer.ledger = b.conn, b.model, b.cloud, b.thumbs, ledger
+	b.conn.writer, b.conn.runner, b.conn.republisher = b.writer, b.runner, b.republisher
+	b.thumbs.writer, b.thumbs.usable = b.writer, func() bool { return b.model.authStatus().usable() }
+	b.media.cloud, b.media.model, b.media.writer, b.media.conn, b.media.clips = b.cloud, b.model, b.writer, b.conn, b.clips
+	b.media.motionStarted = b.poller.recompute
+	p := b.poller
+	p.cloud, p.model, p.media, p.writer, p.thumbs, p.opts, p.log, p.emit = b.cloud, b.model, b.media, b.writer, b.thumbs, o, sub("poll"), b.emit
+	p.resumed = func() {
+		b.log.Info().Msg("found a new Blink login; resuming polling")
+		b.SetAuthState(AuthOK, "")
+	}
+	r := b.runner
+	r.cloud, r.model, r.writer, r.poller, r.thumbs, r.conn, r.republisher = b.cloud, b.model, b.writer, b.poller, b.thumbs, b.conn, b.republisher
 	return b, nil
 }
 
@@ -170,257 +107,111 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("bridge: Run called twice")
 	}
-	popts, err := b.clientOptions()
+	popts, err := clientOptions(b.opts.MQTT, b.topics.BridgeState(), b.conn)
 	if err != nil {
 		return err
 	}
 	client := paho.NewClient(popts)
 	work, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
-	b.runCtx = work
-	b.mu.Lock()
-	b.pub = pahoPublisher{client}
-	b.mu.Unlock()
+	b.conn.ctx.Store(&work)
+	b.conn.setPublisher(pahoPublisher{client})
+	stop := b.start(work)
 
-	b.logMQTT.Info().Str("broker", redactURL(b.opts.MQTT.URL)).Str("client_id", b.opts.MQTT.ClientID).Msg("connecting")
+	b.conn.log.Info().Str("broker", redactURL(b.opts.MQTT.URL)).Str("client_id", b.opts.MQTT.ClientID).Msg("connecting")
 	// With ConnectRetry the token completes only once a connection is up;
 	// OnConnect does the work, so nothing waits on it here.
 	client.Connect()
 
-	b.wg.Go(func() { b.runScheduler(work) })
-	b.wg.Go(func() { b.runRepublisher(work) })
-	b.wg.Go(func() { b.runThumbnails(work) })
-	b.wg.Go(func() { b.runClips(work) })
-
 	<-ctx.Done()
-	b.workersMu.Lock() // no worker starts after this (WaitGroup.Add before Wait)
-	b.shuttingDown.Store(true)
-	b.workersMu.Unlock()
-	cancelWork()
-	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
+	if !stop(3 * time.Second) {
 		b.log.Warn().Msg("some work did not stop within 3s; leaving it")
+	}
+	if !b.conn.close(time.Second) {
+		b.log.Warn().Msg("the connect handler did not stop within 1s; leaving it")
 	}
 	if client.IsConnectionOpen() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 1500*time.Millisecond)
 		if err := await(sctx, client.Publish(b.topics.BridgeState(), 1, true, offline)); err != nil {
-			b.logMQTT.Warn().Err(err).Msg("could not publish offline before disconnecting")
+			b.conn.log.Warn().Err(err).Msg("could not publish offline before disconnecting")
 		}
 		cancel()
 	}
 	client.Disconnect(250)
-	b.logMQTT.Info().Msg("disconnected")
+	b.conn.log.Info().Msg("disconnected")
 	return nil
 }
 
-// onConnect restores everything after every (re)connect: subscriptions,
-// online, discovery and the full state snapshot. paho runs it in its own
-// goroutine; every wait is bounded.
-func (b *Bridge) onConnect(c paho.Client) {
-	ctx, cancel := context.WithTimeout(b.runCtx, 20*time.Second)
-	defer cancel()
-	subs := map[string]byte{
-		b.topics.RequestPrefix() + "#": 1,
-		b.birth:                        1,
-		b.topics.BridgeState():         1,
-	}
-	for _, s := range b.topics.SetSubscriptions() {
-		subs[s] = 1
-	}
-	if err := await(ctx, c.SubscribeMultiple(subs, b.onMessage)); err != nil {
-		b.logMQTT.Error().Err(err).Msg("subscribe failed; commands will not arrive until the next reconnect")
-	}
-	// QoS 0, awaited: every connection says online itself, so a copy lost
-	// with a dying connection is repeated by the next OnConnect, while a
-	// QoS 1 copy still queued at a disconnect is re-sent late by paho
-	// v1.5.1's resume — racing its own writer (go test -race sees it).
-	if err := await(ctx, c.Publish(b.topics.BridgeState(), 0, true, online)); err != nil {
-		b.logMQTT.Error().Err(err).Msg("publish online failed")
-	}
-	n := b.connections.Add(1)
-	b.logMQTT.Info().Int64("connection", n).Msg("connected")
-	b.emit(Event{Kind: EventMQTT, Name: "connected", Count: int(n)})
-	b.republishAll(ctx)
-}
-
-func (b *Bridge) onConnectionLost(_ paho.Client, err error) {
-	b.discMu.Lock()
-	b.discReady = false
-	b.discMu.Unlock()
-	b.mu.Lock()
-	b.stateReady = false
-	b.mu.Unlock()
-	b.logMQTT.Warn().Err(err).Msg("connection lost; reconnecting")
-	b.emit(Event{Kind: EventMQTT, Name: "lost", Err: err})
-}
-
-// republishAll publishes discovery and the whole state again, as after a
-// reconnect or Home Assistant's birth message.
-func (b *Bridge) republishAll(ctx context.Context) {
-	rem := b.syncDiscovery(ctx, true)
-	b.mu.Lock()
-	clear(b.published)
-	b.stateReady = true
-	b.syncLocked()
-	b.publishThumbsLocked()
-	b.mu.Unlock()
-	b.finishDiscovery(rem)
-}
-
-// sync publishes the state topics that changed.
-func (b *Bridge) sync() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.syncLocked()
-}
-
-// syncLocked publishes every state topic whose payload differs from what
-// this connection last published. While the connection is down it does
-// nothing: OnConnect publishes the whole snapshot anyway.
-func (b *Bridge) syncLocked() int {
-	if !b.stateReady || b.pub == nil || !b.pub.open() {
-		return 0
-	}
-	b.refreshInfoLocked(false)
-	want := desiredState(b.topics, discovery.Caps, b.viewLocked())
-	var changed []string
-	for topic := range b.published {
-		if _, ok := want[topic]; ok {
-			continue
-		}
-		if isAvailabilityTopic(b.topics, topic) {
-			// A device that left the account stays visibly offline.
-			want[topic] = offline
-			continue
-		}
-		changed = append(changed, topic)
-	}
-	for topic, p := range want {
-		if old, ok := b.published[topic]; !ok || old != p {
-			changed = append(changed, topic)
-		}
-	}
-	if len(changed) == 0 {
-		return 0
-	}
-	slices.Sort(changed)
-	for _, topic := range changed {
-		p, ok := want[topic]
-		if !ok {
-			b.pub.publish(topic, 0, true, nil) // clear a stale retained value
-			delete(b.published, topic)
-			continue
-		}
-		b.pub.publish(topic, 0, true, []byte(p))
-		b.published[topic] = p
-	}
-	b.emit(Event{Kind: EventPublish, Count: len(changed)})
-	return len(changed)
-}
-
-func (b *Bridge) publishThumbsLocked() {
-	if !b.stateReady || b.pub == nil || !b.pub.open() {
-		return
-	}
-	for k, img := range b.thumbs {
-		b.pub.publish(b.thumbnailTopic(k), 0, true, img)
+// start runs every part's goroutine until ctx ends or stop is called.
+// stop ends them in order — first everything that changes state, then the
+// writer after one last sync — and reports whether that took less than d.
+func (b *Bridge) start(ctx context.Context) (stop func(d time.Duration) bool) {
+	parts, cancelParts := context.WithCancel(ctx)
+	out, cancelOut := context.WithCancel(context.WithoutCancel(ctx))
+	var writer sync.WaitGroup
+	b.writer.start(out, &writer)
+	b.runner.start(parts, &b.wg)
+	b.wg.Go(func() { b.poller.run(parts) })
+	b.wg.Go(func() { b.republisher.run(parts) })
+	b.thumbs.start(parts, &b.wg)
+	b.wg.Go(func() { b.clips.run(parts) })
+	return func(d time.Duration) bool {
+		b.runner.close() // no worker starts after this
+		cancelParts()
+		deadline := time.After(d)
+		ok := waitOrDeadline(&b.wg, deadline)
+		cancelOut()
+		return waitOrDeadline(&writer, deadline) && ok
 	}
 }
 
-// thumbnailTopic is where k's picture is published.
-func (b *Bridge) thumbnailTopic(k devKey) string {
-	return b.topics.NodeEntity(b.nodes().Node(k), discovery.EntityThumbnail)
-}
-
-// nodes is the topic node table of the latest homescreen; it never waits
-// for b.mu.
-func (b *Bridge) nodes() *discovery.Nodes {
-	if n := b.nodesSnap.Load(); n != nil {
-		return n
+// waitOrDeadline waits for wg until deadline fires; false when it fired.
+func waitOrDeadline(wg *sync.WaitGroup, deadline <-chan time.Time) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-deadline:
+		return false
 	}
-	return discovery.NodesOf(nil)
-}
-
-func (b *Bridge) viewLocked() *stateView {
-	return &stateView{
-		now:         b.opts.Now(),
-		hs:          b.hs,
-		nodes:       b.nodesSnap.Load(),
-		blinkOK:     b.auth.usable(),
-		alarm:       b.alarm,
-		motionUntil: b.motionUntil,
-		lastEvent:   b.lastEvent,
-		onError:     b.logPayloadErrorLocked,
-		bridge: bridgeView{
-			auth:         b.auth,
-			codePending:  !b.pendingCode.IsZero(),
-			requestsHour: b.info.requestsHour,
-			cooldown:     b.info.cooldown,
-			info:         b.info.payload,
-		},
-	}
-}
-
-// logPayloadErrorLocked logs a payload that could not be encoded, once per
-// topic.
-func (b *Bridge) logPayloadErrorLocked(topic string, err error) {
-	if b.badPayload[topic] {
-		return
-	}
-	b.badPayload[topic] = true
-	b.log.Error().Err(err).Str("topic", topic).Msg("cannot encode this state; it keeps its last value")
-}
-
-// mqttReady reports whether this connection has published its snapshot and
-// is open, i.e. whether a publish now reaches the broker.
-func (b *Bridge) mqttReady() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.stateReady && b.pub != nil && b.pub.open()
-}
-
-// setHSLocked stores a new homescreen.
-func (b *Bridge) setHSLocked(hs *blink.Homescreen) {
-	b.hs = hs
-	b.hsSnap.Store(hs)
-	b.nodesSnap.Store(discovery.NodesOf(hs))
 }
 
 // SetAuthState records a new auth state (used by the Authenticator and
 // internally) and publishes it. Returning to AuthOK resumes polling at once.
 func (b *Bridge) SetAuthState(state AuthState, detail string) {
-	b.mu.Lock()
-	prev := b.auth.State
-	if prev == state && b.auth.Detail == detail {
-		b.mu.Unlock()
+	prev, changed := b.model.setAuth(state, detail)
+	if !changed {
 		return
 	}
-	b.auth = AuthStatus{State: state, Detail: detail, Since: b.opts.Now()}
-	b.syncLocked()
-	b.mu.Unlock()
+	b.writer.syncWait(context.Background())
 	b.log.Info().Str("auth_state", string(state)).Str("was", string(prev)).Msg("auth state changed")
 	b.emit(Event{Kind: EventAuthState, Name: string(state)})
 	if state == AuthOK && prev != AuthOK {
-		b.signal(b.pollNow)
+		b.poller.pollSoon()
 	}
-	b.signal(b.wake)
+	b.poller.recompute()
 }
 
 // Auth returns the current auth state.
-func (b *Bridge) Auth() AuthStatus {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.auth
+func (b *Bridge) Auth() AuthStatus { return b.model.authStatus() }
+
+// reauthDetail is bridge/auth's detail when the saved login stopped working.
+const reauthDetail = "Blink refused the saved login: run `blink2mqtt login`, or press Log in again (auth/login) and enter the code Blink sends"
+
+// authLost pauses polling when Blink refused the saved login.
+func (b *Bridge) authLost() {
+	if b.model.authStatus().State != AuthOK {
+		return
+	}
+	b.log.Error().Msg("Blink refused the saved login; polling paused. Log in again with `blink2mqtt login` (or the auth/login request)")
+	b.SetAuthState(AuthReauthRequired, reauthDetail)
 }
 
-func (b *Bridge) signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
+// cooldown records Blink's rate-limit cooldown and publishes it.
+func (b *Bridge) cooldown(until time.Time) {
+	b.model.noteCooldown(until)
+	b.writer.requestSync()
 }
 
 func (b *Bridge) emit(e Event) {

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -40,44 +39,27 @@ func canRecord(hs *blink.Homescreen) bool {
 	return false
 }
 
-// nextMediaPoll plans the media poll after one that ended at now. Its
-// jitter is ±3 % rather than ±10 %: motion latency is the interval plus the
-// jitter, and the target is the interval plus one second.
-func (b *Bridge) nextMediaPoll(now time.Time, fails int, err error) (time.Time, int) {
-	return nextPollBackoff(now, b.mediaInterval(), fails, err, mediaJitter, b.opts.PollBackoffBase, b.opts.PollBackoffMax)
-}
-
-func mediaJitter(d time.Duration) time.Duration {
-	spread := int64(d) * 3 / 100
-	if spread <= 0 {
-		return d
-	}
-	return d + time.Duration(rand.Int64N(2*spread+1)-spread)
-}
-
 // mediaInterval is the current gap between media polls.
-func (b *Bridge) mediaInterval() time.Duration {
-	if canRecord(b.hsSnap.Load()) {
-		return b.opts.MediaPollInterval
+func (p *poller) mediaInterval() time.Duration {
+	if canRecord(p.model.snapshot().hs) {
+		return p.opts.MediaPollInterval
 	}
-	return max(b.opts.PollInterval, b.opts.MediaPollInterval)
+	return max(p.opts.PollInterval, p.opts.MediaPollInterval)
 }
 
 // adaptMediaCadence brings the next media poll forward when the fast
 // cadence applies but the poll was planned at the slow one. It leaves
 // backoff and Blink's cooldown alone.
-func (b *Bridge) adaptMediaCadence(s *schedule, now time.Time) {
+func (p *poller) adaptMediaCadence(now time.Time) {
+	s := &p.s
 	if s.mediaFails > 0 || s.lastMedia.IsZero() {
 		return
 	}
-	due := s.lastMedia.Add(b.opts.MediaPollInterval)
-	if !s.nextMedia.After(due.Add(b.opts.MediaPollInterval/10)) || b.mediaInterval() != b.opts.MediaPollInterval {
+	due := s.lastMedia.Add(p.opts.MediaPollInterval)
+	if !s.nextMedia.After(due.Add(p.opts.MediaPollInterval/10)) || p.mediaInterval() != p.opts.MediaPollInterval {
 		return
 	}
-	b.mu.Lock()
-	cooldown := b.info.cooldown
-	b.mu.Unlock()
-	if cooldown.After(now) {
+	if p.model.cooldownUntil(p.opts.Now()).After(p.opts.Now()) {
 		return
 	}
 	s.nextMedia = due

@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
@@ -54,25 +55,36 @@ const (
 // never touches anything else in MediaDir.
 var clipName = regexp.MustCompile(`^(\d{8}T\d{6}Z)_(\d+)\.mp4$`)
 
-// clipDownloader is implemented by clients that can stream a download
-// (*blink.Client); others download into memory.
-type clipDownloader interface {
-	DownloadTo(ctx context.Context, path string, w io.Writer, maxBytes int64) (int64, error)
-}
-
 type clipJob struct {
 	m    blink.Media
 	ev   eventPayload
 	seen time.Time
 }
 
-// clipQueue is the clip worker's state; mu guards it.
-type clipQueue struct {
+// clipSaver saves new clips into MediaDir and publishes their events
+// (see above). mu guards the queue; it is never held during a download or
+// a file operation.
+type clipSaver struct {
+	dir       string
+	retention time.Duration
+	maxBytes  int64
+	cloud     *cloudGate
+	publish   func(eventPayload) // the event on <root>/events
+	log       zerolog.Logger
+
 	mu      sync.Mutex
 	jobs    []clipJob
 	running bool
 	kick    chan struct{} // cap 1
 	last    time.Time     // when the last download ended
+}
+
+func newClipSaver(o *Options, cloud *cloudGate, publish func(eventPayload), log zerolog.Logger) *clipSaver {
+	return &clipSaver{
+		dir: o.MediaDir, retention: o.MediaRetention, maxBytes: o.MediaMaxBytes,
+		cloud: cloud, publish: publish, log: log,
+		running: o.MediaDir != "", kick: make(chan struct{}, 1),
+	}
 }
 
 // clipPath is where a media item is saved.
@@ -87,19 +99,12 @@ func isClip(m blink.Media) bool {
 	return m.Clip != "" && strings.HasSuffix(p, ".mp4")
 }
 
-// init prepares the queue; events are deferred only when clips are saved.
-func (q *clipQueue) init(enabled bool) {
-	q.kick = make(chan struct{}, 1)
-	q.running = enabled
-}
-
 // deferEvent hands the event of a new clip to the clip worker when clips
 // are saved; false means the caller publishes it now.
-func (b *Bridge) deferEvent(m blink.Media, ev eventPayload) bool {
-	if b.opts.MediaDir == "" || !isClip(m) {
+func (q *clipSaver) deferEvent(m blink.Media, ev eventPayload) bool {
+	if q.dir == "" || !isClip(m) {
 		return false
 	}
-	q := &b.clipq
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if !q.running {
@@ -113,24 +118,12 @@ func (b *Bridge) deferEvent(m blink.Media, ev eventPayload) bool {
 	return true
 }
 
-func (b *Bridge) publishEvent(ev eventPayload) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		b.logMedia.Error().Err(err).Int64("media", ev.ID).Msg("cannot encode the event; not published")
+// run is the clip worker; it does nothing without MediaDir.
+func (q *clipSaver) run(ctx context.Context) {
+	if q.dir == "" {
 		return
 	}
-	if b.pub != nil {
-		b.pub.publish(b.topics.Events(), 1, false, body)
-	}
-}
-
-// runClips is the clip worker; it does nothing without MediaDir.
-func (b *Bridge) runClips(ctx context.Context) {
-	if b.opts.MediaDir == "" {
-		return
-	}
-	q := &b.clipq
-	b.cleanMediaDir(time.Now(), true)
+	q.clean(time.Now(), true)
 	for {
 		q.mu.Lock()
 		var job clipJob
@@ -142,58 +135,57 @@ func (b *Bridge) runClips(ctx context.Context) {
 		if !ok {
 			select {
 			case <-ctx.Done():
-				b.flushClipEvents()
+				q.flushEvents()
 				return
 			case <-q.kick:
 				continue
 			}
 		}
-		b.handleClip(ctx, job)
+		q.handle(ctx, job)
 	}
 }
 
-// flushClipEvents publishes the events still waiting, without their clips.
-func (b *Bridge) flushClipEvents() {
-	q := &b.clipq
+// flushEvents publishes the events still waiting, without their clips.
+func (q *clipSaver) flushEvents() {
 	q.mu.Lock()
 	jobs := q.jobs
 	q.jobs, q.running = nil, false
 	q.mu.Unlock()
 	for _, j := range jobs {
-		b.publishEvent(j.ev)
+		q.publish(j.ev)
 	}
 }
 
 // handleClip saves one clip and publishes its event, the event at the
 // latest clipEventWait after the item was seen.
-func (b *Bridge) handleClip(ctx context.Context, job clipJob) {
+func (q *clipSaver) handle(ctx context.Context, job clipJob) {
 	deadline := job.seen.Add(clipEventWait)
 	late := !time.Now().Before(deadline)
 	if late {
 		// A backlog: the event goes now, the file follows.
-		b.publishEvent(job.ev)
+		q.publish(job.ev)
 		deadline = time.Now().Add(clipEventWait)
 	}
 	dctx, cancel := context.WithDeadline(ctx, deadline)
-	path, err := b.saveClip(dctx, job.m)
+	path, err := q.save(dctx, job.m)
 	cancel()
 	switch {
 	case err == nil:
 		job.ev.Clip = path
-		b.cleanMediaDir(time.Now(), false)
+		q.clean(time.Now(), false)
 	case ctx.Err() == nil:
-		b.logMedia.Warn().Err(err).Int64("media", job.m.ID).Int64("device", job.m.DeviceID).
+		q.log.Warn().Err(err).Int64("media", job.m.ID).Int64("device", job.m.DeviceID).
 			Msg("clip not saved; the event carries Blink's path")
 	}
 	if !late {
-		b.publishEvent(job.ev)
+		q.publish(job.ev)
 	}
 }
 
 // saveClip downloads a clip to its final path, with bounded retries, and
 // returns the path.
-func (b *Bridge) saveClip(ctx context.Context, m blink.Media) (string, error) {
-	final := clipPath(b.opts.MediaDir, m)
+func (q *clipSaver) save(ctx context.Context, m blink.Media) (string, error) {
+	final := clipPath(q.dir, m)
 	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() {
 		return final, nil
 	}
@@ -202,7 +194,6 @@ func (b *Bridge) saveClip(ctx context.Context, m blink.Media) (string, error) {
 	}
 	var err error
 	for attempt := 1; attempt <= clipAttempts; attempt++ {
-		q := &b.clipq
 		q.mu.Lock()
 		wait := time.Until(q.last.Add(clipSpacing))
 		q.mu.Unlock()
@@ -219,19 +210,17 @@ func (b *Bridge) saveClip(ctx context.Context, m blink.Media) (string, error) {
 			case <-t.C:
 			}
 		}
-		err = b.downloadClip(ctx, m, final)
+		err = q.download(ctx, m, final)
 		q.mu.Lock()
 		q.last = time.Now()
 		q.mu.Unlock()
 		if err == nil {
 			return final, nil
 		}
-		b.noteAuthError(err)
-		b.noteRateLimit(err)
 		if !retryableClipError(err) || ctx.Err() != nil {
 			break
 		}
-		b.logMedia.Debug().Err(err).Int64("media", m.ID).Int("attempt", attempt).Msg("clip download failed; retrying")
+		q.log.Debug().Err(err).Int64("media", m.ID).Int("attempt", attempt).Msg("clip download failed; retrying")
 	}
 	return "", err
 }
@@ -253,7 +242,7 @@ func retryableClipError(err error) bool {
 
 // downloadClip writes one attempt to a temporary file next to final and
 // renames it there only when it is a complete MP4.
-func (b *Bridge) downloadClip(ctx context.Context, m blink.Media, final string) (err error) {
+func (q *clipSaver) download(ctx context.Context, m blink.Media, final string) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, clipAttemptTime)
 	defer cancel()
 	dir := filepath.Dir(final)
@@ -271,15 +260,7 @@ func (b *Bridge) downloadClip(ctx context.Context, m blink.Media, final string) 
 	if err = f.Chmod(0o640); err != nil {
 		return fmt.Errorf("save clip %d: %w", m.ID, err)
 	}
-	if d, ok := b.cloud.(clipDownloader); ok {
-		_, err = d.DownloadTo(ctx, m.Clip, f, maxClipBytes)
-	} else {
-		var data []byte
-		if data, _, err = b.cloud.Download(ctx, m.Clip, maxClipBytes); err == nil {
-			_, err = f.Write(data)
-		}
-	}
-	if err != nil {
+	if _, err = q.cloud.DownloadTo(ctx, m.Clip, f, maxClipBytes); err != nil {
 		return fmt.Errorf("download clip %d: %w", m.ID, err)
 	}
 	if err = checkMP4(f); err != nil {
@@ -368,8 +349,8 @@ type savedClip struct {
 // cleanMediaDir applies MediaRetention and MediaMaxBytes to the clips the
 // bridge saved (oldest first); at start it also removes temporary files a
 // crash left behind.
-func (b *Bridge) cleanMediaDir(now time.Time, start bool) {
-	root := b.opts.MediaDir
+func (q *clipSaver) clean(now time.Time, start bool) {
+	root := q.dir
 	var clips []savedClip
 	var total int64
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -413,19 +394,19 @@ func (b *Bridge) cleanMediaDir(now time.Time, start bool) {
 	slices.SortFunc(clips, func(a, b savedClip) int { return a.created.Compare(b.created) })
 	removed := 0
 	for _, c := range clips {
-		old := b.opts.MediaRetention > 0 && now.Sub(c.created) > b.opts.MediaRetention
-		big := b.opts.MediaMaxBytes > 0 && total > b.opts.MediaMaxBytes
+		old := q.retention > 0 && now.Sub(c.created) > q.retention
+		big := q.maxBytes > 0 && total > q.maxBytes
 		if !old && !big {
 			break
 		}
 		if err := os.Remove(c.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			b.logMedia.Warn().Err(err).Str("file", c.path).Msg("could not delete an old clip")
+			q.log.Warn().Err(err).Str("file", c.path).Msg("could not delete an old clip")
 			continue
 		}
 		total -= c.size
 		removed++
 	}
 	if removed > 0 {
-		b.logMedia.Info().Int("deleted", removed).Int64("bytes_kept", total).Msg("old clips deleted (MEDIA_RETENTION / MEDIA_MAX_BYTES)")
+		q.log.Info().Int("deleted", removed).Int64("bytes_kept", total).Msg("old clips deleted (MEDIA_RETENTION / MEDIA_MAX_BYTES)")
 	}
 }

@@ -230,7 +230,7 @@ func TestMediaRetention(t *testing.T) {
 			b, _ := newUnitBridge(t, &fakeCloud{}, func(o *Options) {
 				o.MediaDir, o.MediaRetention, o.MediaMaxBytes = dir, tc.retention, tc.maxBytes
 			})
-			b.cleanMediaDir(now, tc.start)
+			b.clips.clean(now, tc.start)
 			for i, f := range files {
 				_, err := os.Stat(filepath.Join(dir, f.rel))
 				gone := errors.Is(err, os.ErrNotExist)

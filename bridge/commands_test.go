@@ -11,20 +11,12 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
-// startWorkers makes b accept requests without MQTT: enqueue needs the run
-// context that Run would set.
+// startWorkers gives b its first homescreen, so requests resolve; the
+// returned function stops b's goroutines.
 func startWorkers(t *testing.T, b *Bridge) context.CancelFunc {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	b.runCtx = ctx
-	b.applyHomescreen(ctx, cloneHS(b.cloud.(*fakeCloud).hs), time.Now())
-	return func() {
-		b.workersMu.Lock()
-		b.shuttingDown.Store(true)
-		b.workersMu.Unlock()
-		cancel()
-		b.wg.Wait()
-	}
+	b.applyHomescreen(t.Context(), cloneHS(b.cloud.Cloud.(*fakeCloud).hs), time.Now())
+	return func() { stopUnit(b) }
 }
 
 func mustRequest(t *testing.T, op, body string) *request {

@@ -314,9 +314,42 @@ func newPubBridge(t testing.TB, c Cloud, tweak func(*Options)) (*Bridge, *fakePu
 		t.Fatal(err)
 	}
 	p := &fakePub{}
-	b.pub = p
-	b.stateReady, b.discReady = true, true
+	b.conn.setPublisher(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	out, cancelOut := context.WithCancel(context.Background())
+	var writer sync.WaitGroup
+	b.writer.start(out, &writer)
+	b.runner.start(ctx, &b.wg)
+	var once sync.Once
+	stop := func() { // as Bridge.start's stop
+		once.Do(func() {
+			b.runner.close()
+			cancel()
+			b.wg.Wait()
+			cancelOut()
+			writer.Wait()
+		})
+	}
+	unitStops.Store(b, stop)
+	t.Cleanup(stop)
+	// As after OnConnect: the connection has its snapshot; the tests then
+	// count from an empty record.
+	b.writer.connected(out)
+	p.mu.Lock()
+	p.msgs = nil
+	p.mu.Unlock()
 	return b, p
+}
+
+// unitStops holds each unit bridge's stop function (stopUnit).
+var unitStops sync.Map
+
+// stopUnit ends the goroutines newUnitBridge started (a synctest bubble
+// must end them before it returns).
+func stopUnit(b *Bridge) {
+	if f, ok := unitStops.Load(b); ok {
+		f.(func())()
+	}
 }
 
 func topicsRoot(root string) discovery.Topics { return discovery.Topics{Root: root} }

@@ -52,11 +52,11 @@ func TestBirthFloodCoalesces(t *testing.T) {
 		if err := b.pollHomescreen(ctx); err != nil {
 			t.Fatal(err)
 		}
-		perRepublish := len(discovery.Build(b.discOpts, testHomescreen()))
+		perRepublish := len(discovery.Build(b.writer.ledger.opts, testHomescreen()))
 		before := discoveryPublishes(p)
 		var wg sync.WaitGroup
 		wg.Go(func() { b.runRepublisher(ctx) })
-		birth := testMessage{topic: b.birth, payload: []byte("online")}
+		birth := testMessage{topic: b.conn.birth, payload: []byte("online")}
 		for range 492 {
 			b.onMessage(nil, birth)
 			time.Sleep(10 * time.Second / 492)
@@ -107,7 +107,8 @@ func TestRefreshFloodCoalesces(t *testing.T) {
 		c := &fakeCloud{hs: testHomescreen(), session: true}
 		b, p := newUnitBridge(t, c, func(o *Options) { o.refreshFloor = 0 })
 		ctx, cancel := context.WithCancel(t.Context())
-		b.runCtx = ctx
+		var wg sync.WaitGroup
+		wg.Go(func() { b.runScheduler(ctx) })
 		var answers int
 		for i := range 600 {
 			b.onMessage(nil, testMessage{topic: b.topics.Request(OpRefresh), payload: []byte(`{"transaction":` + id(int64(i)) + `}`)})
@@ -117,7 +118,8 @@ func TestRefreshFloodCoalesces(t *testing.T) {
 		answers = len(p.history(b.topics.Response(OpRefresh)))
 		hs, media := c.calls()
 		cancel()
-		b.wg.Wait()
+		wg.Wait()
+		stopUnit(b)
 		if answers != 600 {
 			t.Errorf("%d of 600 refresh requests answered", answers)
 		}
@@ -141,7 +143,6 @@ func TestEmptyCommandPayloadIgnored(t *testing.T) {
 	if err := b.pollHomescreen(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	b.runCtx = t.Context()
 	before := p.count()
 	for _, topic := range []string{
 		b.topics.Request(OpArm),
@@ -153,9 +154,9 @@ func TestEmptyCommandPayloadIgnored(t *testing.T) {
 		b.onMessage(nil, testMessage{topic: topic})
 		b.onMessage(nil, testMessage{topic: topic, retained: true})
 	}
-	b.workersMu.Lock()
-	workers := len(b.workers)
-	b.workersMu.Unlock()
+	b.runner.mu.Lock()
+	workers := len(b.runner.queues)
+	b.runner.mu.Unlock()
 	if workers != 0 || p.count() != before {
 		t.Errorf("empty payloads started %d workers and published %d messages, want none", workers, p.count()-before)
 	}

@@ -128,8 +128,8 @@ func FuzzStateFiles(f *testing.F) {
 		write(filepath.Join(thumbDirName, thumbIndexName), indexJSON)
 		c := &fakeCloud{hs: testHomescreen(), session: true}
 		b, p := newUnitBridge(t, c, func(o *Options) { o.StateDir = dir })
-		if b.media.watermark.After(time.Now().Add(maxClockSkew)) {
-			t.Fatalf("media cursor starts at %s, past now", b.media.watermark)
+		if b.media.store.watermark.After(time.Now().Add(maxClockSkew)) {
+			t.Fatalf("media cursor starts at %s, past now", b.media.store.watermark)
 		}
 		if err := b.pollHomescreen(t.Context()); err != nil {
 			t.Fatal(err)

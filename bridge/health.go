@@ -13,12 +13,15 @@ type Health struct {
 // Health reports the bridge's health. It is safe to call at any time, also
 // before Run.
 func (b *Bridge) Health() Health {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	now := b.opts.Now()
+	cooldown := b.model.cooldownUntil(now)
+	if st := b.cloud.Stats(); st.CooldownUntil.After(now) && st.CooldownUntil.After(cooldown) {
+		cooldown = st.CooldownUntil
+	}
 	return Health{
-		MQTTConnected: b.pub != nil && b.pub.open(),
-		Auth:          b.auth.State,
-		LastPoll:      b.lastPoll,
-		CooldownUntil: b.info.cooldown,
+		MQTTConnected: b.conn.open(),
+		Auth:          b.model.authStatus().State,
+		LastPoll:      b.model.lastPollAt(),
+		CooldownUntil: cooldown,
 	}
 }

@@ -266,17 +266,16 @@ func (e *env) retained(filter string) map[string][]byte {
 // published again after mark (a reconnect or HA birth republishes all).
 func (e *env) waitRepublished(mark int) {
 	e.t.Helper()
-	e.bridge.mu.Lock()
+	b := e.bridge
 	var topics []string
-	for topic, p := range e.bridge.published {
-		if p != "" { // an empty retained payload is a deletion; brokers may drop it
+	for topic, p := range desiredState(b.topics, discovery.Caps, b.model.view(b.opts.Now())) {
+		if p != "" && topic != b.topics.BridgeInfo() { // bridge/info is rebuilt by the writer
 			topics = append(topics, topic)
 		}
 	}
-	for k := range e.bridge.thumbs { // republished with the state
-		topics = append(topics, e.bridge.thumbnailTopic(k))
+	for k := range b.thumbs.images() { // republished with the state
+		topics = append(topics, b.writer.imageTopic(k))
 	}
-	e.bridge.mu.Unlock()
 	for _, topic := range topics {
 		e.rec.WaitForAfter(e.t, mark, topic, mqtttest.Any)
 	}

@@ -1,10 +1,12 @@
 package bridge
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func TestSharedIDsGetTheirOwnTopics(t *testing.T) {
 	// Every discovery config of one device reads topics no other device's
 	// config reads.
 	owner := map[string]string{}
-	for _, m := range discovery.Build(b.discOpts, collidingHomescreen()) {
+	for _, m := range discovery.Build(b.writer.ledger.opts, collidingHomescreen()) {
 		var cfg map[string]any
 		if json.Unmarshal(m.Payload, &cfg) != nil {
 			continue
@@ -93,7 +95,6 @@ func TestSharedIDCommandsReachTheRightDevice(t *testing.T) {
 	if err := b.pollHomescreen(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	b.runCtx = t.Context()
 	b.onMessage(nil, testMessage{topic: "b2m/4321/owl-555/motion_detection/set", payload: []byte("ON")})
 	b.onMessage(nil, testMessage{topic: b.topics.Request(OpRecord), payload: []byte(`{"device":555,"transaction":1}`)})
 	b.onMessage(nil, testMessage{topic: b.topics.Request(OpRecord), payload: []byte(`{"device":555,"family":"owl","transaction":2}`)})
@@ -184,9 +185,15 @@ func TestLegacyStateKeysAdopted(t *testing.T) {
 	if v, _ := p.last("b2m/4321/999/last_event"); v != "2026-03-01T16:00:00Z" {
 		t.Errorf("doorbell last_event = %q, want the saved one", v)
 	}
-	b.thumbq.mu.Lock()
-	pending := len(b.thumbq.order)
-	b.thumbq.mu.Unlock()
+	b.thumbs.mu.Lock()
+	pending := len(b.thumbs.order)
+	b.thumbs.mu.Unlock()
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	b.thumbs.start(ctx, &wg)
+	b.thumbs.awaitIdle(ctx)
+	cancel()
+	wg.Wait()
 	if pending != 0 {
 		t.Errorf("%d thumbnails queued for download; the saved picture should be kept", pending)
 	}

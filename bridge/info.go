@@ -7,14 +7,14 @@ import (
 )
 
 // infoState is the bridge/info payload and the counters the bridge sensors
-// show. The slowly changing values (last poll, calls in the last hour) are
-// refreshed every InfoInterval, so a poll that changed nothing publishes
-// nothing.
+// show; the state writer owns it. The slowly changing values (last poll,
+// calls in the last hour) are refreshed every InfoInterval, so a poll that
+// changed nothing publishes nothing.
 type infoState struct {
 	payload      []byte
 	key          infoKey
 	at           time.Time // when payload was last rebuilt
-	requestsHour int
+	requestsHour int       // < 0: unknown
 	cooldown     time.Time
 }
 
@@ -41,38 +41,38 @@ type infoPayload struct {
 	CooldownUntil    *time.Time `json:"cooldown_until"`
 }
 
-// refreshInfoLocked rebuilds bridge/info when its key changed, when
-// InfoInterval passed, or when forced.
-func (b *Bridge) refreshInfoLocked(force bool) {
-	now := b.opts.Now()
-	st := b.cloud.Stats()
-	sess := b.cloud.Session()
-	cooldown := b.info.cooldown
-	if st.CooldownUntil.After(now) {
+// refreshInfo rebuilds bridge/info when its key changed or InfoInterval
+// passed.
+func (w *stateWriter) refreshInfo(v *stateView, now time.Time) {
+	st := w.cloud.Stats()
+	sess := w.cloud.Session()
+	cooldown := w.model.cooldownUntil(now)
+	if st.CooldownUntil.After(now) && st.CooldownUntil.After(cooldown) {
 		cooldown = st.CooldownUntil
-	} else if !cooldown.IsZero() && !cooldown.After(now) {
-		cooldown = time.Time{}
 	}
-	k := infoKey{accountID: sess.AccountID, tier: sess.Tier, auth: b.auth.State, cooldown: cooldown, polled: !b.lastPoll.IsZero()}
-	if b.hs != nil {
+	lastPoll := w.model.lastPollAt()
+	k := infoKey{accountID: sess.AccountID, tier: sess.Tier, auth: v.bridge.auth.State, cooldown: cooldown, polled: !lastPoll.IsZero()}
+	if hs := v.hs; hs != nil {
 		if k.accountID == 0 {
-			k.accountID = b.hs.AccountID
+			k.accountID = hs.AccountID
 		}
-		k.networks, k.syncModules, k.devices = len(b.hs.Networks), len(b.hs.SyncModules), len(b.hs.Devices)
+		k.networks, k.syncModules, k.devices = len(hs.Networks), len(hs.SyncModules), len(hs.Devices)
 	}
-	if !force && b.info.payload != nil && k == b.info.key && now.Sub(b.info.at) < b.opts.InfoInterval {
+	if w.info.payload != nil && k == w.info.key && now.Sub(w.info.at) < w.opts.InfoInterval {
 		return
 	}
 	p := infoPayload{
-		Version: b.opts.Version, AccountID: k.accountID, Tier: k.tier,
+		Version: w.opts.Version, AccountID: k.accountID, Tier: k.tier,
 		Networks: k.networks, SyncModules: k.syncModules, Devices: k.devices,
-		LastPoll: timeOrNil(b.lastPoll), APICallsLastHour: st.LastHour,
+		LastPoll: timeOrNil(lastPoll), APICallsLastHour: st.LastHour,
 		AuthState: k.auth, CooldownUntil: timeOrNil(cooldown),
 	}
-	b.info.payload, _ = json.Marshal(p)
-	b.info.key, b.info.at = k, now
-	b.info.requestsHour = st.LastHour
-	b.info.cooldown = cooldown
+	payload, err := json.Marshal(p)
+	if err != nil {
+		w.logPayloadError(w.topics.BridgeInfo(), err)
+		return
+	}
+	w.info = infoState{payload: payload, key: k, at: now, requestsHour: st.LastHour, cooldown: cooldown}
 }
 
 // redactURL drops credentials from a broker URL for logs.

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,11 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/rs/zerolog"
+
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/atomicfile"
 )
 
 const ledgerFileName = "discovery.json"
@@ -24,11 +26,30 @@ const ledgerFileName = "discovery.json"
 type ledgerFile struct {
 	LayoutVersion int      `json:"layout_version"`
 	Topics        []string `json:"topics"`
-	path          string
 }
 
-func loadLedger(dir string) (ledgerFile, error) {
-	l := ledgerFile{path: filepath.Join(dir, ledgerFileName), LayoutVersion: discovery.LayoutVersion}
+// discoveryLedger decides which discovery configs to publish and remove
+// for the homescreen it is given, and keeps the ledger file. Only the state
+// writer's goroutine uses it, so it has no lock.
+type discoveryLedger struct {
+	path    string
+	opts    discovery.Options
+	enabled bool
+	log     zerolog.Logger
+
+	file ledgerFile
+	// published is what this connection published: config topic → payload.
+	published map[string]string
+	fp        uint64 // fingerprint of the homescreen last described
+	seq       uint64 // snapshot last described
+}
+
+func loadLedger(dir string, opts discovery.Options, enabled bool, log zerolog.Logger) (*discoveryLedger, error) {
+	l := &discoveryLedger{
+		path: filepath.Join(dir, ledgerFileName), opts: opts, enabled: enabled, log: log,
+		file:      ledgerFile{LayoutVersion: discovery.LayoutVersion},
+		published: map[string]string{},
+	}
 	data, err := os.ReadFile(l.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil
@@ -40,117 +61,92 @@ func loadLedger(dir string) (ledgerFile, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return l, fmt.Errorf("decode %s: %w", l.path, err)
 	}
-	l.Topics, l.LayoutVersion = f.Topics, f.LayoutVersion
+	l.file = f
 	return l, nil
 }
 
-func (l *ledgerFile) save() error {
-	data, err := json.Marshal(l)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(l.path, data)
+// reset forgets what was published: a new connection publishes it all.
+func (l *discoveryLedger) reset() {
+	clear(l.published)
+	l.fp, l.seq = 0, 0
 }
 
-// discoveryPlan is what finishDiscovery does after the state sync: remove
-// stale configs, then store the ledger.
+// discoveryPlan is one round of discovery work.
 type discoveryPlan struct {
-	removals []discovery.Message
-	ledger   []string
-	set      bool
+	publish []discovery.Message // configs to publish (new or changed)
+	remove  []discovery.Message // configs of entities that are gone
+	ledger  []string            // the ledger afterwards
+	set     bool                // ledger is to be stored
 }
 
-// syncDiscovery publishes the discovery configs that changed (all of them
-// when all is set) and returns the plan for removals, which finishDiscovery
-// carries out after the state sync so a vanished device shows unavailable
-// before its entities go.
-func (b *Bridge) syncDiscovery(ctx context.Context, all bool) discoveryPlan {
-	b.discMu.Lock()
-	defer b.discMu.Unlock()
-	if b.pub == nil || !b.pub.open() || ctx.Err() != nil {
-		return discoveryPlan{}
-	}
-	if all {
-		clear(b.discPublished)
-		b.discFP = 0
-		b.discReady = true
-	}
-	if !b.discReady {
-		return discoveryPlan{}
-	}
-	b.mu.Lock()
-	hs := b.hs
-	b.mu.Unlock()
-	if !b.opts.Discovery {
-		if len(b.ledger.Topics) == 0 {
+// plan returns what to publish for snap: every config when all, else only
+// those that changed (nothing at all when the homescreen's fingerprint did
+// not move).
+func (l *discoveryLedger) plan(snap *snapshot, all bool) discoveryPlan {
+	if !l.enabled {
+		if len(l.file.Topics) == 0 {
 			return discoveryPlan{}
 		}
-		return discoveryPlan{removals: discovery.Removals(b.ledger.Topics, nil), ledger: []string{}, set: true}
+		return discoveryPlan{remove: discovery.Removals(l.file.Topics, nil), ledger: []string{}, set: true}
 	}
-	fp := discoveryFingerprint(hs)
-	if fp == b.discFP && len(b.discPublished) > 0 {
+	if !all && snap.seq == l.seq && len(l.published) > 0 {
 		return discoveryPlan{}
 	}
-	msgs := discovery.Build(b.discOpts, hs)
-	n := 0
+	l.seq = snap.seq
+	fp := discoveryFingerprint(snap.hs)
+	if !all && fp == l.fp && len(l.published) > 0 {
+		return discoveryPlan{}
+	}
+	msgs := discovery.Build(l.opts, snap.hs)
+	var p discoveryPlan
 	for _, m := range msgs {
-		if old, ok := b.discPublished[m.Topic]; ok && old == string(m.Payload) {
+		if old, ok := l.published[m.Topic]; ok && old == string(m.Payload) {
 			continue
 		}
-		// QoS 0 like state: OnConnect republishes every config anyway, and
-		// QoS 1 messages stored across a reconnect are re-sent late and hit
-		// a data race in paho v1.5.1's resume (DUP flag set while the old
-		// connection still writes the packet).
-		b.pub.publish(m.Topic, 0, true, m.Payload)
-		b.discPublished[m.Topic] = string(m.Payload)
-		n++
+		p.publish = append(p.publish, m)
+		l.published[m.Topic] = string(m.Payload)
 	}
-	b.discFP = fp
-	if n > 0 {
-		b.logDisc.Info().Int("configs", n).Msg("published discovery")
+	l.fp = fp
+	if len(p.publish) > 0 {
+		l.log.Info().Int("configs", len(p.publish)).Msg("published discovery")
 	}
 	cur := discovery.TopicsOf(msgs)
-	if hs == nil {
+	if snap.hs == nil {
 		// Without a homescreen only the bridge device is known: add its
 		// topics to the ledger but remove nothing.
-		b.setLedgerLocked(union(b.ledger.Topics, cur))
-		return discoveryPlan{}
+		p.ledger, p.set = union(l.file.Topics, cur), true
+		return p
 	}
-	return discoveryPlan{removals: discovery.Removals(b.ledger.Topics, msgs), ledger: cur, set: true}
+	p.remove = discovery.Removals(l.file.Topics, msgs)
+	p.ledger, p.set = cur, true
+	return p
 }
 
-// finishDiscovery publishes removals and stores the new ledger.
-func (b *Bridge) finishDiscovery(p discoveryPlan) {
+// commit records that p was carried out and stores the ledger.
+func (l *discoveryLedger) commit(p discoveryPlan) {
+	for _, m := range p.remove {
+		delete(l.published, m.Topic)
+	}
+	if len(p.remove) > 0 {
+		l.log.Info().Int("configs", len(p.remove)).Msg("removed discovery of entities that are gone")
+	}
 	if !p.set {
 		return
 	}
-	b.discMu.Lock()
-	defer b.discMu.Unlock()
-	removed := 0
-	for _, m := range p.removals {
-		if b.pub != nil {
-			b.pub.publish(m.Topic, 0, true, nil)
-		}
-		delete(b.discPublished, m.Topic)
-		removed++
-	}
-	if removed > 0 {
-		b.logDisc.Info().Int("configs", removed).Msg("removed discovery of entities that are gone")
-	}
-	b.setLedgerLocked(p.ledger)
-}
-
-func (b *Bridge) setLedgerLocked(topics []string) {
+	topics := p.ledger
 	if topics == nil {
 		topics = []string{}
 	}
-	if slices.Equal(topics, b.ledger.Topics) && b.ledger.LayoutVersion == discovery.LayoutVersion {
+	if slices.Equal(topics, l.file.Topics) && l.file.LayoutVersion == discovery.LayoutVersion {
 		return
 	}
-	b.ledger.Topics = topics
-	b.ledger.LayoutVersion = discovery.LayoutVersion
-	if err := b.ledger.save(); err != nil {
-		b.logDisc.Error().Err(err).Msg("could not save the discovery ledger")
+	l.file = ledgerFile{LayoutVersion: discovery.LayoutVersion, Topics: topics}
+	data, err := json.Marshal(l.file)
+	if err == nil {
+		err = atomicfile.Write(l.path, data, 0o600)
+	}
+	if err != nil {
+		l.log.Error().Err(err).Msg("could not save the discovery ledger")
 	}
 }
 
@@ -204,38 +200,4 @@ func discoveryFingerprint(hs *blink.Homescreen) uint64 {
 		}
 	}
 	return h.Sum64()
-}
-
-// writeFileAtomic writes data to path through a temporary file, fsync and
-// rename, with mode 0600, so a crash never leaves a half-written file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -6,15 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/atomicfile"
 )
 
 // mediaLookback is how far before the watermark each media/changed request
@@ -87,8 +89,6 @@ func loadMedia(dir string, now time.Time) (mediaStore, error) {
 	return m, nil
 }
 
-func (m *mediaStore) lastEvent() map[devKey]time.Time { return m.last }
-
 // save writes the cursor and each device's last event.
 func (m *mediaStore) save(last map[devKey]time.Time) error {
 	f := mediaFile{Watermark: m.watermark, Seen: m.seen, LastEvent: map[string]time.Time{}}
@@ -99,7 +99,7 @@ func (m *mediaStore) save(last map[devKey]time.Time) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(m.path, data)
+	return atomicfile.Write(m.path, data, 0o600)
 }
 
 // maxClockSkew is how far ahead of our clock a media time may be. Blink has
@@ -194,93 +194,100 @@ func eventType(m blink.Media) string {
 	return discovery.EventMotion
 }
 
-// pollMedia reads media/changed, publishes one event per new item, turns
-// motion on, and saves the watermark. It returns how many items were new.
-func (b *Bridge) pollMedia(ctx context.Context) (int, error) {
-	b.mediaMu.Lock()
-	defer b.mediaMu.Unlock()
-	if !b.mqttReady() {
+// mediaWatcher turns the media/changed feed into events: one message per
+// new item on <root>/events, motion ON, the HA event entity, last event.
+// Its cursor is used only from the poller's goroutine, so it has no lock.
+type mediaWatcher struct {
+	store  mediaStore
+	cloud  *cloudGate
+	model  *model
+	writer *stateWriter
+	conn   *connection
+	clips  *clipSaver
+	topics discovery.Topics
+	opts   *Options
+	log    zerolog.Logger
+	emit   func(Event)
+	// motionStarted tells the poller a hold timer began.
+	motionStarted func()
+}
+
+// poll reads media/changed, publishes one event per new item, turns motion
+// on, and saves the cursor. It returns how many items were new.
+func (w *mediaWatcher) poll(ctx context.Context) (int, error) {
+	if !w.writer.isReady() {
 		// An event published now would be lost (paho drops what was queued
-		// before the first connection) while the watermark moved past it.
+		// before the first connection) while the cursor moved past it.
 		// The feed keeps the clips; the first poll after connecting gets them.
-		return 0, nil
+		return 0, errNotConnected
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	started := time.Now()
-	items, err := b.cloud.MediaChanged(ctx, b.media.watermark.Add(-mediaLookback))
-	b.emit(Event{Kind: EventPoll, Name: "media", Err: err, Duration: time.Since(started)})
+	items, err := w.cloud.MediaChanged(ctx, w.store.watermark.Add(-mediaLookback))
+	w.emit(Event{Kind: EventPoll, Name: "media", Err: err, Duration: time.Since(started)})
 	if err != nil {
-		b.noteAuthError(err)
-		b.noteRateLimit(err)
 		return 0, fmt.Errorf("poll media: %w", err)
 	}
-	b.polls.mark(false, time.Now())
-	fresh := b.media.newItems(items, b.opts.Now())
+	fresh := w.store.newItems(items, w.opts.Now())
 	if len(fresh) == 0 {
 		return 0, nil
 	}
 	for _, m := range fresh {
-		b.publishMedia(m)
+		w.publish(m)
 	}
-	b.mu.Lock()
-	last := maps.Clone(b.lastEvent)
-	b.mu.Unlock()
-	if err := b.media.save(last); err != nil {
-		b.logMedia.Error().Err(err).Msg("could not save the media watermark; a restart may publish these events again")
+	if err := w.store.save(w.model.lastEvents()); err != nil {
+		w.log.Error().Err(err).Msg("could not save the media cursor; a restart may publish these events again")
 	}
-	b.sync()
+	w.writer.syncWait(ctx)
 	return len(fresh), nil
 }
 
-// publishMedia publishes one new media item: the event, the device's event
+// errNotConnected: a media poll waits for the broker (see poll).
+var errNotConnected = errors.New("not connected to the broker yet")
+
+// publish publishes one new media item: the event, the device's event
 // entity, last event, and motion ON for a recent motion clip.
-func (b *Bridge) publishMedia(m blink.Media) {
-	k := mediaDevice(b.hsSnap.Load(), m)
+func (w *mediaWatcher) publish(m blink.Media) {
+	snap := w.model.snapshot()
+	k := mediaDevice(snap.hs, m)
 	typ := eventType(m)
-	now := b.opts.Now()
+	now := w.opts.Now()
 	// A clip is listed only after it was recorded and uploaded; allow for
 	// that, but do not switch motion on for clips from while we were down.
-	recent := b.opts.HoldTime + 2*b.opts.MediaPollInterval + time.Minute
-	b.mu.Lock()
+	recent := w.opts.HoldTime + 2*w.opts.MediaPollInterval + time.Minute
 	name := m.DeviceName
-	if d, ok := b.deviceLocked(k); ok && d.Name != "" {
+	if d, ok := snap.device(k); ok && d.Name != "" {
 		name = d.Name
 	}
 	at := effectiveTime(m.CreatedAt, now)
-	if seen := earlier(at, now); seen.After(b.lastEvent[k]) {
-		b.lastEvent[k] = seen
+	motion := typ != discovery.EventLiveview && now.Sub(at) < recent
+	w.model.noteMedia(k, earlier(at, now), motion, time.Now().Add(w.opts.HoldTime))
+	if motion {
+		w.motionStarted()
 	}
-	if typ != discovery.EventLiveview && now.Sub(at) < recent {
-		b.motionUntil[k] = time.Now().Add(b.opts.HoldTime)
-		b.signal(b.wake)
-	}
-	b.mu.Unlock()
-
 	ev := eventPayload{
 		ID: m.ID, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
 		CreatedAt: timeOrNil(m.CreatedAt), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
 	}
-	if !b.deferEvent(m, ev) { // with MediaDir: after the clip is saved (clips.go)
-		b.publishEvent(ev)
+	if !w.clips.deferEvent(m, ev) { // with MediaDir: after the clip is saved
+		w.publishEvent(ev)
 	}
 	et, _ := json.Marshal(map[string]string{"event_type": typ})
-	b.pub.publish(b.topics.NodeEntity(b.nodes().Node(k), discovery.EntityEvent), 0, false, et)
-	b.logMedia.Info().Int64("media", m.ID).Str("type", typ).Int64("device", m.DeviceID).
+	w.conn.publish(w.topics.NodeEntity(snap.nodes.Node(k), discovery.EntityEvent), 0, false, et)
+	w.log.Info().Int64("media", m.ID).Str("type", typ).Stringer("device", k).
 		Time("created_at", m.CreatedAt).Msg("new media")
-	b.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
+	w.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
 }
 
-func (b *Bridge) deviceLocked(k devKey) (blink.Device, bool) {
-	if b.hs == nil {
-		return blink.Device{}, false
+// publishEvent publishes one message on <root>/events.
+func (w *mediaWatcher) publishEvent(ev eventPayload) {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		w.log.Error().Err(err).Int64("media", ev.ID).Msg("cannot encode the event; not published")
+		return
 	}
-	for _, d := range b.hs.Devices {
-		if discovery.KeyOf(d) == k {
-			return d, true
-		}
-	}
-	return blink.Device{}, false
+	w.conn.publish(w.topics.Events(), 1, false, body)
 }
 
 // mediaDevice finds the device a media item belongs to. The feed gives the

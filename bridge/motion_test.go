@@ -27,9 +27,9 @@ func TestMotionDowntimeRecentLiveview(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, mediaFileName), saved, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		item := func(id int64, dev, net int64, ago time.Duration, source string) blink.Media {
-			return blink.Media{ID: id, CreatedAt: now.Add(-ago).Truncate(time.Second), DeviceID: dev, NetworkID: net,
-				Source: source, Clip: "/api/v2/accounts/1001/media/clip/" + id2s(id) + ".mp4"}
+		item := func(mid int64, dev, net int64, ago time.Duration, source string) blink.Media {
+			return blink.Media{ID: mid, CreatedAt: now.Add(-ago).Truncate(time.Second), DeviceID: dev, NetworkID: net,
+				Source: source, Clip: "/api/v2/accounts/1001/media/clip/" + id(mid) + ".mp4"}
 		}
 		downtime := item(11, 555, 4321, 90*time.Minute, "pir")
 		recent := item(12, 999, 4321, 20*time.Second, "pir")

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -14,65 +13,6 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
 )
-
-// publisher is the bridge's narrow view of the MQTT connection, so state
-// and scheduling logic can be tested without a broker.
-type publisher interface {
-	// publish sends a message without waiting; the token completes when
-	// the broker acknowledged it (QoS 1) or it was written (QoS 0).
-	publish(topic string, qos byte, retained bool, payload []byte) paho.Token
-	// open reports whether the connection is up right now.
-	open() bool
-}
-
-type pahoPublisher struct{ c paho.Client }
-
-func (p pahoPublisher) publish(topic string, qos byte, retained bool, payload []byte) paho.Token {
-	return p.c.Publish(topic, qos, retained, payload)
-}
-
-func (p pahoPublisher) open() bool { return p.c.IsConnectionOpen() }
-
-// await waits for a paho token or ctx, whichever comes first. A token still
-// pending when ctx ends may complete later; callers must not rely on it.
-func await(ctx context.Context, t paho.Token) error {
-	select {
-	case <-t.Done():
-		return t.Error()
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// awaitFor is await with a timeout of its own.
-func awaitFor(ctx context.Context, d time.Duration, t paho.Token) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return await(ctx, t)
-}
-
-// onConnectionNotification logs failed connection attempts: the first, then
-// every tenth, so a wrong password or a broker that is down shows up in the
-// log without flooding it.
-func (b *Bridge) onConnectionNotification(_ paho.Client, n paho.ConnectionNotification) {
-	var reason error
-	switch n := n.(type) {
-	case paho.ConnectionNotificationBrokerFailed:
-		reason = n.Reason
-	case paho.ConnectionNotificationFailed:
-		reason = n.Reason
-	case paho.ConnectionNotificationConnected:
-		b.connectFailures.Store(0)
-		return
-	default:
-		return
-	}
-	b.emit(Event{Kind: EventMQTTConnectFailed, Err: reason})
-	if k := b.connectFailures.Add(1); k == 1 || k%10 == 0 {
-		b.logMQTT.Warn().Err(reason).Int64("attempts", k).Str("broker", redactURL(b.opts.MQTT.URL)).
-			Msg("cannot connect to the MQTT broker; retrying")
-	}
-}
 
 // brokerURL maps the configured URL scheme onto one paho dials.
 func brokerURL(raw string) (string, error) {
@@ -133,17 +73,19 @@ func tlsConfig(o MQTTOptions) (*tls.Config, error) {
 	return c, nil
 }
 
-// clientOptions are the paho options of go-notes §1.2.
-func (b *Bridge) clientOptions() (*paho.ClientOptions, error) {
-	broker, err := brokerURL(b.opts.MQTT.URL)
+// clientOptions are the paho options for a long-running bridge: clean
+// session, OrderMatters(false) (handlers never block each other), retried
+// first connection, reconnects backing off to MaxReconnectInterval, a
+// retained will, and the connection's handlers.
+func clientOptions(m MQTTOptions, will string, c *connection) (*paho.ClientOptions, error) {
+	broker, err := brokerURL(m.URL)
 	if err != nil {
 		return nil, err
 	}
-	tc, err := tlsConfig(b.opts.MQTT)
+	tc, err := tlsConfig(m)
 	if err != nil {
 		return nil, err
 	}
-	m := b.opts.MQTT
 	o := paho.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(m.ClientID).
@@ -157,11 +99,11 @@ func (b *Bridge) clientOptions() (*paho.ClientOptions, error) {
 		SetKeepAlive(m.KeepAlive).
 		SetPingTimeout(10*time.Second).
 		SetWriteTimeout(10*time.Second).
-		SetWill(b.topics.BridgeState(), offline, 1, true).
+		SetWill(will, offline, 1, true).
 		SetDefaultPublishHandler(func(paho.Client, paho.Message) {}).
-		SetOnConnectHandler(b.onConnect).
-		SetConnectionLostHandler(b.onConnectionLost).
-		SetConnectionNotificationHandler(b.onConnectionNotification)
+		SetOnConnectHandler(c.onConnect).
+		SetConnectionLostHandler(c.onConnectionLost).
+		SetConnectionNotificationHandler(c.onConnectionNotification(m.URL))
 	if m.Username != "" {
 		o.SetUsername(m.Username)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Republishing everything (discovery and state) costs one message per
@@ -20,29 +22,39 @@ const (
 	maxRepublishWaiters = 256
 )
 
-// republishQueue is the coalescing state; mu guards it.
-type republishQueue struct {
+// republisher coalesces requests to republish everything; mu guards its
+// queue, and run does the work.
+type republisher struct {
+	writer  *stateWriter
+	respond func(r *request, data any, err error)
+	log     zerolog.Logger
+	emit    func(Event)
+
 	mu       sync.Mutex
-	requests int           // since the last republish started
-	waiters  []*request    // rediscover requests to answer after it
+	requests int        // since the last republish started
+	waiters  []*request // rediscover requests to answer after it
+	closed   bool
 	kick     chan struct{} // cap 1
 }
 
-func newRepublishQueue() *republishQueue {
-	return &republishQueue{kick: make(chan struct{}, 1)}
+func newRepublisher(w *stateWriter, respond func(*request, any, error), log zerolog.Logger, emit func(Event)) *republisher {
+	return &republisher{writer: w, respond: respond, log: log, emit: emit, kick: make(chan struct{}, 1)}
 }
 
 // request asks for a republish. r, when set, is a rediscover request that
 // the republisher answers once a republish that started after this call
-// has finished; false means too many wait already (answer it busy). HA
-// births pass nil: nobody waits for them.
-func (q *republishQueue) request(r *request) bool {
+// has finished; the error says why it cannot (shutting down, too many
+// waiting). HA births pass nil: nobody waits for them.
+func (q *republisher) request(r *request) error {
 	q.mu.Lock()
-	if r != nil {
-		if len(q.waiters) >= maxRepublishWaiters {
-			q.mu.Unlock()
-			return false
-		}
+	switch {
+	case q.closed:
+		q.mu.Unlock()
+		return errShuttingDown
+	case r != nil && len(q.waiters) >= maxRepublishWaiters:
+		q.mu.Unlock()
+		return errQueueFull
+	case r != nil:
 		q.waiters = append(q.waiters, r)
 	}
 	q.requests++
@@ -51,27 +63,28 @@ func (q *republishQueue) request(r *request) bool {
 	case q.kick <- struct{}{}:
 	default:
 	}
-	return true
+	return nil
 }
 
 // take returns the requests (and the waiters) the republish about to
-// start serves.
-func (q *republishQueue) take() (int, []*request) {
+// start serves; with closing, no more are accepted.
+func (q *republisher) take(closing bool) (int, []*request) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n, w := q.requests, q.waiters
 	q.requests, q.waiters = 0, nil
+	q.closed = q.closed || closing
 	return n, w
 }
 
-// runRepublisher carries out coalesced republish requests.
-func (b *Bridge) runRepublisher(ctx context.Context) {
-	q := b.republishq
+// run carries out coalesced republish requests until ctx ends; then it
+// answers whoever still waits.
+func (q *republisher) run(ctx context.Context) {
 	var last time.Time
 	defer func() {
-		_, waiters := q.take()
+		_, waiters := q.take(true)
 		for _, r := range waiters {
-			b.respond(r, nil, errShuttingDown)
+			q.respond(r, nil, errShuttingDown)
 		}
 	}()
 	for {
@@ -91,24 +104,24 @@ func (b *Bridge) runRepublisher(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		n, waiters := q.take()
+		n, waiters := q.take(false)
 		if n == 0 {
 			continue
 		}
-		b.logDisc.Info().Int("requests", n).Msg("republishing discovery and state (Home Assistant came online, or rediscover)")
+		q.log.Info().Int("requests", n).Msg("republishing discovery and state (Home Assistant came online, or rediscover)")
 		start := time.Now()
-		b.republishAll(ctx)
+		q.writer.connected(ctx)
 		last = time.Now()
 		if ctx.Err() != nil {
 			for _, r := range waiters {
-				b.respond(r, nil, errShuttingDown)
+				q.respond(r, nil, errShuttingDown)
 			}
 			return
 		}
 		for _, r := range waiters {
-			b.emit(Event{Kind: EventCommand, Name: OpRediscover, Duration: time.Since(r.received)})
-			b.respond(r, map[string]any{"republished": true}, nil)
+			q.emit(Event{Kind: EventCommand, Name: OpRediscover, Duration: time.Since(r.received)})
+			q.respond(r, map[string]any{"republished": true}, nil)
 		}
-		b.logCmd.Debug().Int("answered", len(waiters)).Dur("took", last.Sub(start)).Msg("rediscover done")
+		q.log.Debug().Int("answered", len(waiters)).Dur("took", last.Sub(start)).Msg("rediscover done")
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
@@ -354,91 +352,4 @@ func validNode(s string) bool {
 	}
 	id, err := strconv.ParseInt(num, 10, 64)
 	return err == nil && id > 0 && strconv.FormatInt(id, 10) == num
-}
-
-// onMessage routes every inbound message. It never blocks: it parses,
-// queues and returns (go-notes §1.3).
-func (b *Bridge) onMessage(c paho.Client, m paho.Message) {
-	topic := m.Topic()
-	switch {
-	case topic == b.topics.BridgeState():
-		// The will of our previous connection can arrive after this
-		// connection said online (go-notes §1.4): say it again.
-		if !m.Retained() && string(m.Payload()) == offline && !b.shuttingDown.Load() && c.IsConnectionOpen() {
-			b.logMQTT.Info().Msg("saw our own will after reconnecting; publishing online again")
-			// QoS 0: a QoS 1 publish still queued when the connection drops
-			// hits a data race in paho v1.5.1's resume; OnConnect says
-			// online (QoS 1) again after any reconnect anyway.
-			go c.Publish(b.topics.BridgeState(), 0, true, online) // Publish may wait for a busy socket
-		}
-	case topic == b.birth:
-		// A retained birth arrives on every (re)subscribe, right after
-		// OnConnect republished everything; only a live one means HA restarted.
-		if !m.Retained() && strings.EqualFold(strings.TrimSpace(string(m.Payload())), "online") {
-			b.republishq.request(nil)
-		}
-	case strings.HasPrefix(topic, b.topics.Response("")):
-		// Our own answer to an op whose name ends in "/set".
-	case len(m.Payload()) == 0 && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
-		// How a retained message is cleared: not a command.
-		b.logCmd.Debug().Str("topic", short(topic)).Msg("ignored an empty command payload")
-	case m.Retained() && (strings.HasPrefix(topic, b.topics.RequestPrefix()) || strings.HasSuffix(topic, "/set")):
-		// A retained command would run again on every reconnect, hours
-		// later; commands are never retained (HA does not retain them).
-		b.logCmd.Warn().Str("topic", short(topic)).Msg("ignored a retained command; publish commands without the retain flag")
-		b.emit(Event{Kind: EventBadInput, Name: "retained"})
-	case strings.HasPrefix(topic, b.topics.RequestPrefix()):
-		op := strings.TrimPrefix(topic, b.topics.RequestPrefix())
-		r, err := parseRequest(op, m.Payload())
-		if err != nil {
-			b.reject(r, op, err)
-			return
-		}
-		b.enqueue(r)
-	case strings.HasSuffix(topic, "/set"):
-		r, err := parseSet(b.topics, topic, m.Payload())
-		if err != nil {
-			b.logCmd.Warn().Str("topic", short(topic)).Str("reason", err.Error()).Msg("ignored bad command")
-			b.emit(Event{Kind: EventBadInput, Name: "set"})
-			return
-		}
-		b.enqueue(r)
-	}
-}
-
-// reject answers bad input: one response (for requests) and one log line.
-func (b *Bridge) reject(r *request, op string, err error) {
-	b.logCmd.Warn().Str("op", short(op)).Str("reason", err.Error()).Msg("rejected request")
-	b.emit(Event{Kind: EventBadInput, Name: op})
-	if r != nil && r.respond {
-		go b.respond(r, nil, err) // Publish may wait for a busy socket; a handler must not
-	}
-}
-
-// response is the body on bridge/response/<op>.
-type response struct {
-	Status      string          `json:"status"`
-	Data        any             `json:"data,omitempty"`
-	Error       string          `json:"error,omitempty"`
-	Transaction json.RawMessage `json:"transaction,omitempty"`
-}
-
-func (b *Bridge) respond(r *request, data any, err error) {
-	if !r.respond {
-		return
-	}
-	resp := response{Status: "ok", Data: data, Transaction: r.txn}
-	if err != nil {
-		resp = response{Status: "error", Error: errorMessage(err), Transaction: r.txn}
-	}
-	body, merr := json.Marshal(resp)
-	if merr != nil {
-		// Only a transaction can fail to marshal, and it came from valid JSON.
-		resp.Transaction = nil
-		body, _ = json.Marshal(resp)
-	}
-	if b.pub == nil {
-		return
-	}
-	b.pub.publish(b.topics.Response(r.op), 1, false, body)
 }

@@ -237,14 +237,14 @@ func TestNextPoll(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			next, fails := nextPoll(now, tc.interval, tc.fails, tc.err, noJitter)
+			next, fails := nextPollBackoff(now, tc.interval, tc.fails, tc.err, noJitter, DefaultPollBackoffBase, DefaultPollBackoffMax)
 			if next.Sub(now) != tc.want || fails != tc.wantFails {
 				t.Errorf("nextPoll = +%s, %d failures; want +%s, %d", next.Sub(now), fails, tc.want, tc.wantFails)
 			}
 		})
 	}
 	for range 1000 {
-		if d := jitter(30 * time.Second); d < 27*time.Second || d > 33*time.Second {
+		if d := jitter(10)(30 * time.Second); d < 27*time.Second || d > 33*time.Second {
 			t.Fatalf("jitter(30s) = %s, want within ±10%%", d)
 		}
 	}

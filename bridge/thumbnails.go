@@ -7,29 +7,36 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/atomicfile"
 )
 
 // Device thumbnails. A device's picture is downloaded only when its
-// homescreen thumbnail (the ts or path, blink-api.md §3.7) differs from the
-// one the bridge holds, or by a snapshot command. One worker goroutine
-// downloads them one at a time through the client, so they share its rate
-// limiter and a first start with hundreds of devices spreads its downloads
-// at the limiter's pace (1/s by default) while polls and commands still get
-// their turn; the homescreen poll itself never waits for a download. Each
-// image and its key are kept in STATE_DIR/thumbnails, so a restart neither
-// downloads them again nor loses them for the republish on reconnect.
+// homescreen thumbnail (the ts or path) differs from the one held, or by a
+// snapshot command. One worker downloads them one at a time through the
+// client, so they share its rate limiter and a first start with hundreds of
+// devices spreads its downloads at the limiter's pace (1/s by default)
+// while polls and commands still get their turn; the homescreen poll never
+// waits for a download. Each image and its key are kept in
+// STATE_DIR/thumbnails, so a restart neither downloads them again nor loses
+// them for the republish on reconnect. The worker is the only writer of
+// those files.
 
 const (
 	thumbDirName   = "thumbnails"
 	thumbIndexName = "index.json"
+	// maxThumbnailBytes bounds a thumbnail download.
+	maxThumbnailBytes = 4 << 20
 	// minThumbnailBytes: anything smaller is not a real still (Blink's
 	// truncated downloads are a few dozen bytes).
 	minThumbnailBytes = 128
@@ -51,16 +58,26 @@ type thumbFailure struct {
 	until time.Time
 }
 
-// thumbQueue is the thumbnail worker's state; mu guards every field.
-type thumbQueue struct {
+// thumbnails owns every device picture: the images, the homescreen key
+// each one belongs to, the download queue and the files. mu guards all of
+// it and is never held during a download, a publish or a file write.
+type thumbnails struct {
+	cloud  *cloudGate
+	writer *stateWriter
+	usable func() bool // Blink calls are allowed (logged in)
+	log    zerolog.Logger
+	dir    string
+
 	mu       sync.Mutex
-	dir      string
-	keys     map[devKey]string // key of the image held
+	keys     map[devKey]string // homescreen key of the image held
+	imgs     map[devKey][]byte
+	dirty    map[devKey]bool // images not yet written to disk
+	stale    []string        // files to delete (moved to a new name)
 	pending  map[devKey]thumbJob
 	order    []devKey
 	failed   map[devKey]thumbFailure
 	snapping map[devKey]int // snapshot commands running per device
-	busy     bool           // a download is running
+	busy     bool           // a download or a flush is running
 	cur      devKey         // its device
 	curKey   string         // and key
 	running  bool           // the worker runs
@@ -68,23 +85,21 @@ type thumbQueue struct {
 	changed  chan struct{}  // closed and replaced on every state change
 }
 
-func (q *thumbQueue) init(stateDir string) {
-	q.dir = filepath.Join(stateDir, thumbDirName)
-	q.keys = map[devKey]string{}
-	q.pending = map[devKey]thumbJob{}
-	q.failed = map[devKey]thumbFailure{}
-	q.snapping = map[devKey]int{}
-	q.kick = make(chan struct{}, 1)
-	q.changed = make(chan struct{})
+func newThumbnails(stateDir string, cloud *cloudGate, log zerolog.Logger) *thumbnails {
+	return &thumbnails{
+		cloud:    cloud,
+		log:      log,
+		dir:      filepath.Join(stateDir, thumbDirName),
+		keys:     map[devKey]string{},
+		imgs:     map[devKey][]byte{},
+		dirty:    map[devKey]bool{},
+		pending:  map[devKey]thumbJob{},
+		failed:   map[devKey]thumbFailure{},
+		snapping: map[devKey]int{},
+		kick:     make(chan struct{}, 1),
+		changed:  make(chan struct{}),
+	}
 }
-
-// broadcastLocked wakes everyone waiting for a change.
-func (q *thumbQueue) broadcastLocked() {
-	close(q.changed)
-	q.changed = make(chan struct{})
-}
-
-func (q *thumbQueue) idleLocked() bool { return len(q.order) == 0 && !q.busy }
 
 // thumbName is the file of k's picture: <net>_<family>_<id>.jpg, or
 // <net>_<id>.jpg as written before families were part of a key.
@@ -95,12 +110,10 @@ func thumbName(k devKey) string {
 	return strconv.FormatInt(k.Network, 10) + "_" + string(k.Family) + "_" + strconv.FormatInt(k.ID, 10) + ".jpg"
 }
 
-// loadThumbnails reads the saved images into b.thumbs; an entry whose file
-// is missing or not a JPEG is forgotten, so it is downloaded again.
-func (b *Bridge) loadThumbnails() {
-	q := &b.thumbq
-	q.init(b.opts.StateDir)
-	data, err := os.ReadFile(filepath.Join(q.dir, thumbIndexName))
+// load reads the saved images (before any goroutine runs); an entry whose
+// file is missing or not a JPEG is forgotten, so it is downloaded again.
+func (t *thumbnails) load() {
+	data, err := os.ReadFile(filepath.Join(t.dir, thumbIndexName))
 	if errors.Is(err, fs.ErrNotExist) {
 		return
 	}
@@ -109,7 +122,7 @@ func (b *Bridge) loadThumbnails() {
 		err = json.Unmarshal(data, &idx)
 	}
 	if err != nil {
-		b.logMedia.Warn().Err(err).Msg("saved thumbnails unreadable; they are downloaded again")
+		t.log.Warn().Err(err).Msg("saved thumbnails unreadable; they are downloaded again")
 		return
 	}
 	for s, key := range idx {
@@ -117,67 +130,288 @@ func (b *Bridge) loadThumbnails() {
 		if !ok {
 			continue
 		}
-		img, err := os.ReadFile(filepath.Join(q.dir, thumbName(k)))
+		img, err := os.ReadFile(filepath.Join(t.dir, thumbName(k)))
 		if err != nil || checkJPEG(img) != nil {
 			continue
 		}
-		q.keys[k] = key
-		b.thumbs[k] = img
+		t.keys[k] = key
+		t.imgs[k] = img
 	}
 }
 
-// saveThumbnailLocked writes one image and the index; q.mu is held.
-func (q *thumbQueue) saveLocked(k devKey, img []byte) error {
-	if err := os.MkdirAll(q.dir, 0o700); err != nil {
-		return fmt.Errorf("save thumbnail: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(q.dir, thumbName(k)), img); err != nil {
-		return err
-	}
-	return q.saveIndexLocked()
+// images returns every picture held (the slices are never changed).
+func (t *thumbnails) images() map[devKey][]byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return maps.Clone(t.imgs)
 }
 
-func (q *thumbQueue) saveIndexLocked() error {
-	idx := make(map[string]string, len(q.keys))
-	for k, key := range q.keys {
-		idx[k.String()] = key
+func (t *thumbnails) broadcastLocked() {
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+func (t *thumbnails) kickLocked() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
 	}
-	data, err := json.Marshal(idx)
-	if err != nil {
-		return err
+}
+
+// queue notes the devices of hs whose thumbnail changed. It never blocks:
+// the worker downloads them.
+func (t *thumbnails) queue(hs *blink.Homescreen) {
+	if hs == nil {
+		return
 	}
-	return writeFileAtomic(filepath.Join(q.dir, thumbIndexName), data)
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.adoptLegacyLocked(hs)
+	added := false
+	for _, d := range hs.Devices {
+		k := discovery.KeyOf(d)
+		if d.Thumbnail == "" || t.keys[k] == d.Thumbnail || t.snapping[k] > 0 || (t.busy && t.cur == k && t.curKey == d.Thumbnail) {
+			continue
+		}
+		if f, ok := t.failed[k]; ok && f.key == d.Thumbnail && now.Before(f.until) {
+			continue
+		}
+		path := blink.ThumbnailPath(hs.AccountID, d)
+		if path == "" {
+			continue
+		}
+		if _, ok := t.pending[k]; !ok {
+			t.order = append(t.order, k)
+		}
+		t.pending[k] = thumbJob{key: d.Thumbnail, path: path}
+		added = true
+	}
+	if added {
+		t.kickLocked()
+		t.broadcastLocked()
+	}
 }
 
 // adoptLegacyLocked moves pictures saved before families were part of a
 // key to the device of hs that has that network and id (when exactly one
-// has), files included, so an upgrade downloads nothing again.
-func (q *thumbQueue) adoptLegacyLocked(hs *blink.Homescreen) {
-	moved := false
-	for k, key := range q.keys {
+// has), so an upgrade downloads nothing again; the worker renames the files.
+func (t *thumbnails) adoptLegacyLocked(hs *blink.Homescreen) {
+	for k, key := range t.keys {
 		if k.Family != "" {
 			continue
 		}
-		var found []devKey
-		for _, d := range hs.Devices {
-			if d.NetworkID == k.Network && d.ID == k.ID {
-				found = append(found, discovery.KeyOf(d))
+		to, ok := uniqueDevice(hs, k)
+		if !ok {
+			continue
+		}
+		img := t.imgs[k]
+		delete(t.keys, k)
+		delete(t.imgs, k)
+		t.stale = append(t.stale, thumbName(k))
+		if _, has := t.keys[to]; !has {
+			t.keys[to], t.imgs[to], t.dirty[to] = key, img, true
+		}
+		t.kickLocked()
+	}
+}
+
+// beginSnapshot keeps the worker off a device while a snapshot command
+// fetches its new image itself; call the returned function when done.
+func (t *thumbnails) beginSnapshot(k devKey) func() {
+	t.mu.Lock()
+	t.snapping[k]++
+	if _, ok := t.pending[k]; ok {
+		delete(t.pending, k)
+		t.removeOrderLocked(k)
+		t.broadcastLocked()
+	}
+	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		t.snapping[k]--
+		if t.snapping[k] <= 0 {
+			delete(t.snapping, k)
+		}
+		t.mu.Unlock()
+	}
+}
+
+func (t *thumbnails) removeOrderLocked(k devKey) {
+	for i, o := range t.order {
+		if o == k {
+			t.order = append(t.order[:i], t.order[i+1:]...)
+			return
+		}
+	}
+}
+
+// store keeps img as device k's picture for homescreen key; the worker
+// writes it to disk.
+func (t *thumbnails) store(k devKey, key string, img []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.keys[k], t.imgs[k], t.dirty[k] = key, img, true
+	delete(t.failed, k)
+	t.kickLocked()
+}
+
+// awaitIdle waits until the worker has nothing queued (bounded), so a
+// refresh answers after the pictures it found are published.
+func (t *thumbnails) awaitIdle(ctx context.Context) {
+	timeout := time.NewTimer(refreshThumbWait)
+	defer timeout.Stop()
+	for {
+		t.mu.Lock()
+		if !t.running || (len(t.order) == 0 && !t.busy && len(t.dirty) == 0 && len(t.stale) == 0) {
+			t.mu.Unlock()
+			return
+		}
+		ch := t.changed
+		t.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-timeout.C:
+			return
+		case <-ch:
+		}
+	}
+}
+
+// start runs the worker under ctx, tracked by wg.
+func (t *thumbnails) start(ctx context.Context, wg *sync.WaitGroup) {
+	t.mu.Lock()
+	t.running = true
+	t.mu.Unlock()
+	wg.Go(func() { t.run(ctx) })
+}
+
+// run is the worker: it writes pictures to disk and downloads the queue,
+// one at a time, until ctx ends.
+func (t *thumbnails) run(ctx context.Context) {
+	t.mu.Lock()
+	t.running = true
+	t.mu.Unlock()
+	defer func() {
+		t.flush()
+		t.mu.Lock()
+		t.running = false
+		t.broadcastLocked()
+		t.mu.Unlock()
+	}()
+	for {
+		t.flush()
+		t.mu.Lock()
+		var k devKey
+		var job thumbJob
+		ok := len(t.order) > 0
+		if ok {
+			k, t.order = t.order[0], t.order[1:]
+			job = t.pending[k]
+			delete(t.pending, k)
+			t.busy, t.cur, t.curKey = true, k, job.key
+		}
+		t.mu.Unlock()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.kick:
+				continue
 			}
 		}
-		if len(found) != 1 {
-			continue
+		if t.usable() {
+			t.fetch(ctx, k, job)
 		}
-		delete(q.keys, k)
-		if _, ok := q.keys[found[0]]; ok {
-			continue
+		t.mu.Lock()
+		t.busy = false
+		t.broadcastLocked()
+		t.mu.Unlock()
+		if ctx.Err() != nil {
+			return
 		}
-		if os.Rename(filepath.Join(q.dir, thumbName(k)), filepath.Join(q.dir, thumbName(found[0]))) == nil {
-			q.keys[found[0]] = key
-		}
-		moved = true
 	}
-	if moved {
-		_ = q.saveIndexLocked() // a failure only costs a download after a restart
+}
+
+// fetch downloads one thumbnail and publishes it (retained, raw JPEG). A
+// failed or non-image download keeps the previous image.
+func (t *thumbnails) fetch(ctx context.Context, k devKey, job thumbJob) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	img, _, err := t.cloud.Download(ctx, job.path, maxThumbnailBytes)
+	if err == nil {
+		err = checkJPEG(img)
+	}
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return // shutting down
+		}
+		t.mu.Lock()
+		t.failed[k] = thumbFailure{key: job.key, until: time.Now().Add(thumbRetryAfter)}
+		t.mu.Unlock()
+		t.log.Warn().Err(err).Stringer("device", k).Msg("thumbnail not updated; keeping the previous image")
+		return
+	}
+	t.store(k, job.key, img)
+	t.writer.publishImage(ctx, k, img, false)
+	t.log.Debug().Stringer("device", k).Int("bytes", len(img)).Msg("thumbnail updated")
+}
+
+// flush writes the pictures not yet on disk and the index; only the
+// worker calls it.
+func (t *thumbnails) flush() {
+	t.mu.Lock()
+	if len(t.dirty) == 0 && len(t.stale) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	files := make(map[string][]byte, len(t.dirty))
+	written := t.dirty
+	for k := range t.dirty {
+		files[thumbName(k)] = t.imgs[k]
+	}
+	stale := t.stale
+	idx := make(map[string]string, len(t.keys))
+	for k, key := range t.keys {
+		idx[k.String()] = key
+	}
+	t.dirty, t.stale = map[devKey]bool{}, nil
+	t.busy = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.busy = false
+		t.broadcastLocked()
+		t.mu.Unlock()
+	}()
+
+	err := os.MkdirAll(t.dir, 0o700)
+	for name, img := range files {
+		if err == nil {
+			err = atomicfile.Write(filepath.Join(t.dir, name), img, 0o600)
+		}
+	}
+	if err == nil {
+		var data []byte
+		if data, err = json.Marshal(idx); err == nil {
+			err = atomicfile.Write(filepath.Join(t.dir, thumbIndexName), data, 0o600)
+		}
+	}
+	if err != nil {
+		t.log.Warn().Err(err).Msg("could not save thumbnails; the next change tries again")
+		t.mu.Lock()
+		for k := range written {
+			t.dirty[k] = true
+		}
+		t.stale = append(t.stale, stale...)
+		t.mu.Unlock()
+		return
+	}
+	for _, name := range stale {
+		if _, moved := files[name]; !moved {
+			_ = os.Remove(filepath.Join(t.dir, name))
+		}
 	}
 }
 
@@ -196,197 +430,7 @@ func checkJPEG(img []byte) error {
 	return nil
 }
 
-// queueThumbnails notes the devices of hs whose thumbnail changed. It never
-// blocks: the worker downloads them.
-func (b *Bridge) queueThumbnails(hs *blink.Homescreen) {
-	if hs == nil {
-		return
-	}
-	q := &b.thumbq
-	now := time.Now()
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.kick == nil {
-		return
-	}
-	q.adoptLegacyLocked(hs)
-	added := false
-	for _, d := range hs.Devices {
-		k := discovery.KeyOf(d)
-		if d.Thumbnail == "" || q.keys[k] == d.Thumbnail || q.snapping[k] > 0 || (q.busy && q.cur == k && q.curKey == d.Thumbnail) {
-			continue
-		}
-		if f, ok := q.failed[k]; ok && f.key == d.Thumbnail && now.Before(f.until) {
-			continue
-		}
-		path := blink.ThumbnailPath(hs.AccountID, d)
-		if path == "" {
-			continue
-		}
-		if _, ok := q.pending[k]; !ok {
-			q.order = append(q.order, k)
-		}
-		q.pending[k] = thumbJob{key: d.Thumbnail, path: path}
-		added = true
-	}
-	if added {
-		select {
-		case q.kick <- struct{}{}:
-		default:
-		}
-		q.broadcastLocked()
-	}
-}
-
-// beginSnapshot keeps the worker off a device while a snapshot command
-// fetches its new image itself; call the returned function when done.
-func (b *Bridge) beginSnapshot(k devKey) func() {
-	q := &b.thumbq
-	q.mu.Lock()
-	q.snapping[k]++
-	if _, ok := q.pending[k]; ok {
-		delete(q.pending, k)
-		q.removeOrderLocked(k)
-		q.broadcastLocked()
-	}
-	q.mu.Unlock()
-	return func() {
-		q.mu.Lock()
-		q.snapping[k]--
-		if q.snapping[k] <= 0 {
-			delete(q.snapping, k)
-		}
-		q.mu.Unlock()
-	}
-}
-
-func (q *thumbQueue) removeOrderLocked(k devKey) {
-	for i, o := range q.order {
-		if o == k {
-			q.order = append(q.order[:i], q.order[i+1:]...)
-			return
-		}
-	}
-}
-
-// rememberThumbnail records that the image for homescreen key is held and
-// saves it, so neither the worker nor a restart fetches it again.
-func (b *Bridge) rememberThumbnail(k devKey, key string, img []byte) {
-	q := &b.thumbq
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.keys == nil {
-		return
-	}
-	q.keys[k] = key
-	delete(q.failed, k)
-	if err := q.saveLocked(k, img); err != nil {
-		b.logMedia.Warn().Err(err).Stringer("device", k).Msg("could not save the thumbnail; it is downloaded again after a restart")
-	}
-}
-
-// awaitThumbnails waits until the worker has nothing queued (bounded), so a
-// refresh answers after the pictures it found are published.
-func (b *Bridge) awaitThumbnails(ctx context.Context) {
-	q := &b.thumbq
-	t := time.NewTimer(refreshThumbWait)
-	defer t.Stop()
-	for {
-		q.mu.Lock()
-		if !q.running || q.idleLocked() {
-			q.mu.Unlock()
-			return
-		}
-		ch := q.changed
-		q.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			return
-		case <-ch:
-		}
-	}
-}
-
-// runThumbnails is the thumbnail worker.
-func (b *Bridge) runThumbnails(ctx context.Context) {
-	q := &b.thumbq
-	q.mu.Lock()
-	if q.kick == nil {
-		q.mu.Unlock()
-		return
-	}
-	q.running = true
-	q.mu.Unlock()
-	defer func() {
-		q.mu.Lock()
-		q.running = false
-		q.broadcastLocked()
-		q.mu.Unlock()
-	}()
-	for {
-		q.mu.Lock()
-		var k devKey
-		var job thumbJob
-		ok := len(q.order) > 0
-		if ok {
-			k, q.order = q.order[0], q.order[1:]
-			job = q.pending[k]
-			delete(q.pending, k)
-			q.busy, q.cur, q.curKey = true, k, job.key
-		}
-		q.mu.Unlock()
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-q.kick:
-				continue
-			}
-		}
-		if b.Auth().usable() {
-			b.fetchThumbnail(ctx, k, job)
-		}
-		q.mu.Lock()
-		q.busy = false
-		q.broadcastLocked()
-		q.mu.Unlock()
-		if ctx.Err() != nil {
-			return
-		}
-	}
-}
-
-// fetchThumbnail downloads one thumbnail and publishes it (retained, raw
-// JPEG). A failed or non-image download keeps the previous image.
-func (b *Bridge) fetchThumbnail(ctx context.Context, k devKey, job thumbJob) {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	img, _, err := b.cloud.Download(ctx, job.path, maxThumbnailBytes)
-	if err == nil {
-		err = checkJPEG(img)
-	}
-	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return // shutting down
-		}
-		b.noteAuthError(err)
-		b.noteRateLimit(err)
-		q := &b.thumbq
-		q.mu.Lock()
-		q.failed[k] = thumbFailure{key: job.key, until: time.Now().Add(thumbRetryAfter)}
-		q.mu.Unlock()
-		b.logMedia.Warn().Err(err).Stringer("device", k).
-			Msg("thumbnail not updated; keeping the previous image")
-		return
-	}
-	b.mu.Lock()
-	b.thumbs[k] = img
-	if b.stateReady && b.pub != nil && b.pub.open() {
-		b.pub.publish(b.thumbnailTopic(k), 0, true, img)
-	}
-	b.mu.Unlock()
-	b.rememberThumbnail(k, job.key, img)
-	b.logMedia.Debug().Stringer("device", k).Int("bytes", len(img)).Msg("thumbnail updated")
+// isJPEG checks the JPEG start-of-image marker.
+func isJPEG(b []byte) bool {
+	return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF
 }

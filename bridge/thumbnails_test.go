@@ -158,7 +158,7 @@ func TestThumbnailsDoNotBlockPolls(t *testing.T) {
 	for range 500 {
 		c.release <- struct{}{}
 	}
-	b.awaitThumbnails(ctx)
+	b.thumbs.awaitIdle(ctx)
 	cancel()
 	<-done
 	c.mu.Lock()
@@ -166,9 +166,7 @@ func TestThumbnailsDoNotBlockPolls(t *testing.T) {
 	if c.peak != 1 || c.calls != 500 {
 		t.Errorf("%d downloads, at most %d at once; want 500, one at a time", c.calls, c.peak)
 	}
-	b.mu.Lock()
-	n := len(b.thumbs)
-	b.mu.Unlock()
+	n := len(b.thumbs.images())
 	if n != 500 {
 		t.Errorf("%d thumbnails held, want 500", n)
 	}
