@@ -28,8 +28,8 @@ import (
 // local path a Node-RED flow can open. That wait is bounded: the event goes
 // out at the latest clipEventWait after the item was seen, with Blink's
 // path when the file is not saved by then. One worker downloads clips one
-// after another, clipSpacing apart (blink-api.md §3.5: bursts of
-// downloads come back truncated), into a temporary file in the target
+// after another, clipSpacing apart (bursts of downloads come back
+// truncated from Blink), into a temporary file in the target
 // directory that is checked (complete MP4 box structure), synced and
 // renamed, so no partial file is ever left under the final name. Failed
 // attempts (cut-off body, code 700 "Media not found", 5xx) are retried a

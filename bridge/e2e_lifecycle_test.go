@@ -83,7 +83,7 @@ func TestE2EBrokerRestartRestoresStateAndSubscriptions(t *testing.T) {
 
 // TestE2EWillAfterOnlineRace drops the bridge's connection from the broker
 // side many times: the broker's will "offline" may land after the new
-// connection's "online" (go-notes §1.4). The bridge must never be left
+// connection's "online" (a session-takeover race of MQTT 3.1.1). The bridge must never be left
 // offline while connected.
 func TestE2EWillAfterOnlineRace(t *testing.T) {
 	e := newEnv(t)

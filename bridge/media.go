@@ -170,7 +170,7 @@ func (m *mediaStore) newItems(items []blink.Media, now time.Time) []blink.Media 
 	return fresh
 }
 
-// eventPayload is one message on <root>/events (contract.md §2).
+// eventPayload is one message on <root>/events (README: Topics).
 type eventPayload struct {
 	ID         int64      `json:"id"`
 	Type       string     `json:"type"`
@@ -183,7 +183,7 @@ type eventPayload struct {
 }
 
 // eventType maps Blink's source onto the contract's event types. Doorbell
-// presses are not distinguishable (blink-api.md §3.4), so they stay motion.
+// presses are not distinguishable in the feed, so they stay motion.
 func eventType(m blink.Media) string {
 	switch m.Source {
 	case "liveview":

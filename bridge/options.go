@@ -24,7 +24,7 @@ const (
 	DefaultInfoInterval      = 5 * time.Minute
 	DefaultQueueSize         = 64
 	// DefaultPollBackoffBase and DefaultPollBackoffMax bound the backoff
-	// after failed polls (blink-api.md §4.2: start at 30–60 s, cap at
+	// after failed polls (what Blink tolerates: start at 30–60 s, cap at
 	// 15–30 min).
 	DefaultPollBackoffBase = 30 * time.Second
 	DefaultPollBackoffMax  = 15 * time.Minute

@@ -15,7 +15,7 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
-// Request operations (contract.md §2), plus auth/login for issue 5.
+// Request operations (README: Requests and responses).
 const (
 	OpArm             = "arm"
 	OpDisarm          = "disarm"
