@@ -16,9 +16,8 @@
 //   - Removals(ledger, current) turns config topics that are gone into empty
 //     retained payloads; TopicsOf gives the topics to store in the ledger;
 //     LayoutVersion goes into the ledger too.
-//   - StateContract(configs) checks state payloads against what the configs
-//     declare, NonRetainedTopics lists the event topics, and Commands lists
-//     every command topic with the payloads HA sends — for the bridge's tests.
+//
+// Tests read the configs as Home Assistant would with internal/hatest.
 //
 // # Discovery topics and ids
 //

@@ -6,7 +6,8 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// The fixture catalogue shared by golden, schema, contract and fuzz tests.
+// The fixture catalogue shared by golden, schema, contract and fuzz tests
+// (the last two reach it through export_test.go).
 
 func ip(i int) *int { return &i }
 
