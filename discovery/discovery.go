@@ -330,7 +330,7 @@ func (b *builder) bridge() {
 		}})
 	b.add(d, entity{component: "sensor", key: BridgeAuthState, name: "Auth state", fields: map[string]any{
 		"state_topic": b.t.BridgeEntity(BridgeAuthState), "device_class": "enum",
-		"options": AuthStates, "icon": "mdi:account-key",
+		"options": AuthStates(), "icon": "mdi:account-key",
 	}})
 	b.add(d, entity{component: "text", key: BridgeAuthCode, name: "2FA code", fields: map[string]any{
 		"state_topic": b.t.BridgeEntity(BridgeAuthCode), "command_topic": set(BridgeAuthCode),
@@ -359,9 +359,6 @@ func (b *builder) bridge() {
 		"command_topic": set(BridgeRefresh), "payload_press": Press, "icon": "mdi:refresh",
 	}})
 }
-
-// AuthStates are the values of the bridge's auth state sensor (an enum).
-var AuthStates = []string{"ok", "code_required", "reauth_required", "error"}
 
 // 2FA text entity limits. The state is "" or a mask of '*', never the code.
 const (

@@ -37,9 +37,6 @@ var pollKinds = []string{"homescreen", "media", "local_storage", "settings"}
 // outcomes are the outcomes of commands.
 var outcomes = []string{"ok", "error"}
 
-// authStates are the values of the auth_state label, as on <root>/bridge/auth.
-var authStates = []string{"ok", "code_required", "reauth_required", "error"}
-
 // statuses are the HTTP statuses kept as themselves; 0 means no answer.
 var statuses = []int{0, 200, 201, 202, 204, 301, 302, 303, 304, 307, 308,
 	400, 401, 403, 404, 405, 406, 408, 409, 410, 413, 422, 426, 429,
