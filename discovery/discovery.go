@@ -105,7 +105,7 @@ type Message struct {
 
 // Validate reports options that would give topics HA cannot use: an empty
 // prefix or root, wildcards, a leading or trailing "/", text that is not
-// UTF-8, or control and non-characters (ha-discovery.md §7, topic validity).
+// UTF-8, or control and non-characters (HA refuses such topics).
 func (o Options) Validate() error {
 	for _, f := range []struct{ name, v string }{{"discovery prefix", o.prefix()}, {"topic root", o.Topics.Root}} {
 		if err := validTopicPart(f.v); err != nil {

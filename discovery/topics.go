@@ -2,7 +2,7 @@ package discovery
 
 import "strconv"
 
-// Topics is the MQTT topic layout under one root (contract.md §2). The bridge
+// Topics is the MQTT topic layout under one root (README "Topics"). The bridge
 // publishes to these topics and the discovery payloads point Home Assistant at
 // them, so both sides take every name from here.
 //
