@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
 // Every label value comes from a fixed set (the tables below are never
@@ -28,8 +30,8 @@ var ops = []string{
 	"set", "retained",
 }
 
-// eventTypes are the types of media events.
-var eventTypes = []string{"motion", "snapshot", "liveview", "doorbell"}
+// eventTypes are the types of media events, as in their event entity.
+var eventTypes = []string{discovery.EventMotion, discovery.EventSnapshot, discovery.EventLiveview, discovery.EventDoorbell}
 
 // pollKinds are the kinds of polls.
 var pollKinds = []string{"homescreen", "media", "local_storage", "settings"}
