@@ -14,6 +14,7 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/hatest"
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
@@ -227,7 +228,7 @@ func TestE2EDrivesEveryDiscoveryCommand(t *testing.T) {
 	for topic, p := range e.retained("homeassistant/#") {
 		msgs = append(msgs, discovery.Message{Topic: topic, Payload: p, Retained: true})
 	}
-	cmds := discovery.Commands(msgs)
+	cmds := hatest.Commands(msgs)
 	if len(cmds) < 10 {
 		t.Fatalf("only %d command topics in the retained discovery", len(cmds))
 	}
@@ -250,7 +251,7 @@ func TestE2EDrivesEveryDiscoveryCommand(t *testing.T) {
 			}
 		}
 	}
-	contract := discovery.StateContract(msgs)
+	contract := hatest.StateContract(msgs)
 	for topic, p := range e.retained(e.topics.Root + "/#") {
 		if check, ok := contract[topic]; ok {
 			if err := check(p); err != nil {
@@ -258,7 +259,7 @@ func TestE2EDrivesEveryDiscoveryCommand(t *testing.T) {
 			}
 		}
 	}
-	for _, topic := range discovery.NonRetainedTopics(msgs) {
+	for _, topic := range hatest.NonRetainedTopics(msgs) {
 		if _, ok := e.retained(topic)[topic]; ok {
 			t.Errorf("%s is retained", topic)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/hatest"
 )
 
 func testView(hs *blink.Homescreen) *stateView {
@@ -25,14 +26,14 @@ func testView(hs *blink.Homescreen) *stateView {
 }
 
 // TestDesiredStateMatchesDiscovery checks every state payload against what
-// the discovery configs declare (discovery.StateContract), and that every
+// the discovery configs declare (hatest.StateContract), and that every
 // state topic the configs read is published, except images and events,
 // which come from commands and media.
 func TestDesiredStateMatchesDiscovery(t *testing.T) {
 	topics := discovery.Topics{Root: "b2m"}
 	hs := testHomescreen()
 	msgs := discovery.Build(discovery.Options{Topics: topics, Version: "t", HoldTime: 30 * time.Second}, hs)
-	contract := discovery.StateContract(msgs)
+	contract := hatest.StateContract(msgs)
 
 	views := map[string]*stateView{"idle": testView(hs)}
 	busy := testView(hs)
@@ -70,7 +71,7 @@ func TestDesiredStateMatchesDiscovery(t *testing.T) {
 					t.Errorf("discovery reads %s but the bridge publishes nothing there", topic)
 				}
 			}
-			for _, topic := range discovery.NonRetainedTopics(msgs) {
+			for _, topic := range hatest.NonRetainedTopics(msgs) {
 				if _, ok := got[topic]; ok {
 					t.Errorf("retained state published on event topic %s", topic)
 				}

@@ -32,8 +32,8 @@ type Capabilities struct {
 	EventTypes []string
 }
 
-// Caps returns the entities a device gets, from what its family reports
-// (blink-api.md §5): every family has motion, motion detection, snapshot,
+// Caps returns the entities a device gets, from what its family reports:
+// every family has motion, motion detection, snapshot,
 // record, thumbnail, online, last event and the clip event; battery and the
 // homescreen "signals" values only where Blink sends them. A device of an
 // unknown family gets nothing, because no command could reach it.

@@ -16,9 +16,8 @@
 //   - Removals(ledger, current) turns config topics that are gone into empty
 //     retained payloads; TopicsOf gives the topics to store in the ledger;
 //     LayoutVersion goes into the ledger too.
-//   - StateContract(configs) checks state payloads against what the configs
-//     declare, NonRetainedTopics lists the event topics, and Commands lists
-//     every command topic with the payloads HA sends — for the bridge's tests.
+//
+// Tests read the configs as Home Assistant would with internal/hatest.
 //
 // # Discovery topics and ids
 //
@@ -106,7 +105,7 @@ type Message struct {
 
 // Validate reports options that would give topics HA cannot use: an empty
 // prefix or root, wildcards, a leading or trailing "/", text that is not
-// UTF-8, or control and non-characters (ha-discovery.md §7, topic validity).
+// UTF-8, or control and non-characters (HA refuses such topics).
 func (o Options) Validate() error {
 	for _, f := range []struct{ name, v string }{{"discovery prefix", o.prefix()}, {"topic root", o.Topics.Root}} {
 		if err := validTopicPart(f.v); err != nil {
@@ -331,7 +330,7 @@ func (b *builder) bridge() {
 		}})
 	b.add(d, entity{component: "sensor", key: BridgeAuthState, name: "Auth state", fields: map[string]any{
 		"state_topic": b.t.BridgeEntity(BridgeAuthState), "device_class": "enum",
-		"options": AuthStates, "icon": "mdi:account-key",
+		"options": AuthStates(), "icon": "mdi:account-key",
 	}})
 	b.add(d, entity{component: "text", key: BridgeAuthCode, name: "2FA code", fields: map[string]any{
 		"state_topic": b.t.BridgeEntity(BridgeAuthCode), "command_topic": set(BridgeAuthCode),
@@ -360,9 +359,6 @@ func (b *builder) bridge() {
 		"command_topic": set(BridgeRefresh), "payload_press": Press, "icon": "mdi:refresh",
 	}})
 }
-
-// AuthStates are the values of the bridge's auth state sensor (an enum).
-var AuthStates = []string{"ok", "code_required", "reauth_required", "error"}
 
 // 2FA text entity limits. The state is "" or a mask of '*', never the code.
 const (

@@ -6,7 +6,8 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// The fixture catalogue shared by golden, schema, contract and fuzz tests.
+// The fixture catalogue shared by golden, schema, contract and fuzz tests
+// (the last two reach it through export_test.go).
 
 func ip(i int) *int { return &i }
 
@@ -20,9 +21,8 @@ func testOptions() Options {
 	}
 }
 
-// defaultAccount is the composed homescreen of blink-api.md §3.3: network
-// "Home" with a sync module, a gen-3 camera and a doorbell; network "Garage"
-// with a standalone Mini.
+// defaultAccount is a typical account: network "Home" with a sync module, a
+// gen-3 camera and a doorbell; network "Garage" with a standalone Mini.
 func defaultAccount() *blink.Homescreen {
 	return &blink.Homescreen{
 		AccountID: 1001,

@@ -1,4 +1,4 @@
-package discovery
+package discovery_test
 
 import (
 	"strings"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+	"github.com/blink2mqtt/blink2mqtt/internal/hatest"
 )
 
 // FuzzBuild feeds Build arbitrary names, types, ids, signals and topic
@@ -19,7 +21,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add("root", "homeassistant", "___ ---", "x y/z", "weird", uint8(9), int64(0), int64(0), uint8(2), "sm1", "full", 99, "Haustür", int64(-5))
 	f.Fuzz(func(t *testing.T, root, prefix, name, typ, battery string, fam uint8, devID, netID int64,
 		sig uint8, smType, storage string, wifi int, netName string, holdSec int64) {
-		opts := Options{Prefix: prefix, Topics: Topics{Root: root}, Version: "1.0.0",
+		opts := discovery.Options{Prefix: prefix, Topics: discovery.Topics{Root: root}, Version: "1.0.0",
 			HoldTime: time.Duration(holdSec) * time.Second, BridgeName: netName}
 		if opts.Validate() != nil {
 			t.Skip("options the bridge refuses at start-up (Validate fails)")
@@ -30,13 +32,13 @@ func FuzzBuild(f *testing.F) {
 		if sig&1 != 0 {
 			d.Signals = &blink.Signals{}
 			if sig&2 != 0 {
-				d.Signals.TemperatureF = ip(wifi)
+				d.Signals.TemperatureF = new(wifi)
 			}
 			if sig&4 != 0 {
-				d.Signals.WiFiBars = ip(wifi)
+				d.Signals.WiFiBars = new(wifi)
 			}
 			if sig&8 != 0 {
-				d.Signals.BatteryBars = ip(wifi)
+				d.Signals.BatteryBars = new(wifi)
 			}
 		}
 		hs := &blink.Homescreen{
@@ -53,8 +55,8 @@ func FuzzBuild(f *testing.F) {
 			d2.Family = families[(int(fam)+1)%len(families)]
 			hs.Devices = append(hs.Devices, d2)
 		}
-		msgs := Build(opts, hs)
-		for _, err := range checkAll(opts.prefix(), msgs) {
+		msgs := discovery.Build(opts, hs)
+		for _, err := range discovery.SchemaErrors(opts, msgs) {
 			// A device called "Motion" makes HA show the motion entity
 			// under the device name, which is harmless.
 			if strings.Contains(err.Error(), "repeats the device name") {
@@ -62,10 +64,10 @@ func FuzzBuild(f *testing.F) {
 			}
 			t.Error(err)
 		}
-		contract := StateContract(msgs)
+		contract := hatest.StateContract(msgs)
 		for _, dv := range hs.Devices {
-			for _, k := range Caps(dv).Keys() {
-				if k == EntitySnapshot || k == EntityRecord {
+			for _, k := range discovery.Caps(dv).Keys() {
+				if k == discovery.EntitySnapshot || k == discovery.EntityRecord {
 					continue
 				}
 				if _, ok := contract[opts.Topics.DeviceEntity(dv.NetworkID, dv.ID, k)]; !ok {
@@ -73,6 +75,6 @@ func FuzzBuild(f *testing.F) {
 				}
 			}
 		}
-		_ = Commands(msgs)
+		_ = hatest.Commands(msgs)
 	})
 }

@@ -15,11 +15,11 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// The schema below is written from ../shared/docs/ha-discovery.md (HA 2026).
-// It is stricter than HA: HA silently drops unknown top-level keys, this
+// The schema below is Home Assistant's MQTT discovery schema (HA 2026). It
+// is stricter than HA: HA silently drops unknown top-level keys, this
 // check refuses them, so a typo ("payload_of") cannot hide.
 
-// supportedComponents is SUPPORTED_COMPONENTS (§1).
+// supportedComponents is HA's SUPPORTED_COMPONENTS.
 var supportedComponents = []string{
 	"alarm_control_panel", "binary_sensor", "button", "camera", "climate", "cover", "date",
 	"datetime", "device_automation", "device_tracker", "event", "fan", "humidifier", "image",
@@ -27,7 +27,7 @@ var supportedComponents = []string{
 	"sensor", "switch", "tag", "text", "time", "update", "vacuum", "valve", "water_heater",
 }
 
-// commonKeys are the base and common entity keys every entity platform takes (§5).
+// commonKeys are the base and common entity keys every entity platform takes.
 var commonKeys = []string{
 	"qos", "encoding", "group",
 	"availability", "availability_mode", "availability_topic", "availability_template",
@@ -43,7 +43,7 @@ type platformSchema struct {
 	deviceClasses []string // nil: device_class not allowed
 }
 
-// platforms is §7 for the components blink2mqtt uses.
+// platforms are HA's platform schemas for the components blink2mqtt uses.
 var platforms = map[string]platformSchema{
 	"alarm_control_panel": {
 		required: []string{"command_topic", "state_topic"},
@@ -98,7 +98,8 @@ var platforms = map[string]platformSchema{
 	},
 }
 
-// sensorUnits is the §8 unit table; an empty list means "no unit".
+// sensorUnits are the units HA allows per sensor device class; an empty
+// list means "no unit".
 var sensorUnits = map[string][]string{
 	"absolute_humidity":                {"g/m³", "mg/m³"},
 	"apparent_power":                   {"mVA", "VA", "kVA"},
@@ -164,7 +165,7 @@ var sensorUnits = map[string][]string{
 	"monetary":                         nil, // any ISO 4217 code
 }
 
-// sensorStateClasses is DEVICE_CLASS_STATE_CLASSES (§8) where it differs
+// sensorStateClasses is HA's DEVICE_CLASS_STATE_CLASSES where it differs
 // from "measurement only"; "none" classes take no state class at all.
 var sensorStateClasses = map[string][]string{
 	"energy": {"total", "total_increasing"}, "gas": {"total", "total_increasing"},

@@ -2,7 +2,7 @@ package discovery
 
 import "strconv"
 
-// Topics is the MQTT topic layout under one root (contract.md §2). The bridge
+// Topics is the MQTT topic layout under one root (README "Topics"). The bridge
 // publishes to these topics and the discovery payloads point Home Assistant at
 // them, so both sides take every name from here.
 //
@@ -55,8 +55,22 @@ const (
 	BridgeRefresh    = "refresh"     // button: set = PRESS
 	BridgeRequests   = "api_requests_hour"
 	BridgeCooldown   = "cooldown_until" // timestamp or "None"
-	BridgeAuthState  = "auth_state"     // ok/code_required/reauth_required/error
+	BridgeAuthState  = "auth_state"     // one of AuthStates
 )
+
+// Auth states: the "state" on <root>/bridge/auth and the value of the auth
+// state sensor.
+const (
+	AuthOK             = "ok"              // a session works; polling runs
+	AuthCodeRequired   = "code_required"   // a login waits for the 2FA code (auth/verify)
+	AuthReauthRequired = "reauth_required" // the session is gone; only a new login helps
+	AuthError          = "error"           // a login failed in a way a person must look at
+)
+
+// AuthStates returns every auth state, in the order HA lists the options.
+func AuthStates() []string {
+	return []string{AuthOK, AuthCodeRequired, AuthReauthRequired, AuthError}
+}
 
 // Payloads used on plain state topics.
 const (

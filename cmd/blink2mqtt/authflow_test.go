@@ -156,9 +156,7 @@ func TestLoginWrongPasswordRetryFloor(t *testing.T) {
 // sends a code.
 func TestDaemonLoginFloodOverMQTT(t *testing.T) {
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-	broker := mqtttest.StartBroker(t)
-	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	env := daemonEnv(fake, broker.URL(), daemonStateDir(t))
+	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
 	var out, logs syncBuffer
 	startRun(t, []string{"run"}, env, &out, &logs)
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"code_required"`))

@@ -45,6 +45,10 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdin io.Reader,
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	// parse parses the flags of a command that takes none but -h.
+	parse := func(about string) (bool, error) {
+		return parseFlags(flag.NewFlagSet(cmd, flag.ContinueOnError), about, args, stdout, stderr)
+	}
 	switch cmd {
 	case "help", "-h", "-help", "--help":
 		if cmd == "help" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -54,36 +58,34 @@ func run(ctx context.Context, args []string, lookup lookupFunc, stdin io.Reader,
 		return err
 	case "version", "-v", "-version", "--version":
 		if cmd == "version" {
-			if ok, err := parseFlags(flag.NewFlagSet("version", flag.ContinueOnError), aboutVersion, args, stdout, stderr); !ok {
+			if ok, err := parse(aboutVersion); !ok {
 				return err
 			}
 		}
 		_, err := fmt.Fprintln(stdout, "blink2mqtt", buildVersion())
 		return err
-	case "run":
-		if ok, err := parseFlags(flag.NewFlagSet("run", flag.ContinueOnError), aboutRun, args, stdout, stderr); !ok {
+	case "run", "config":
+		about := aboutRun
+		if cmd == "config" {
+			about = aboutConfig
+		}
+		if ok, err := parse(about); !ok {
 			return err
 		}
 		cfg, err := loadConfig(lookup)
 		if err != nil {
 			return err
+		}
+		if cmd == "config" {
+			return cfg.print(stdout)
 		}
 		return runDaemon(ctx, cfg, stderr)
-	case "config":
-		if ok, err := parseFlags(flag.NewFlagSet("config", flag.ContinueOnError), aboutConfig, args, stdout, stderr); !ok {
-			return err
-		}
-		cfg, err := loadConfig(lookup)
-		if err != nil {
-			return err
-		}
-		return cfg.print(stdout)
 	case "demo":
 		return runDemo(ctx, args, stdout, stderr)
 	case "login":
 		return runLogin(ctx, args, lookup, stdin, stdout, stderr)
 	case "healthcheck":
-		if ok, err := parseFlags(flag.NewFlagSet("healthcheck", flag.ContinueOnError), aboutHealthcheck, args, stdout, stderr); !ok {
+		if ok, err := parse(aboutHealthcheck); !ok {
 			return err
 		}
 		return runHealthcheck(ctx, lookup, stdout)

@@ -167,6 +167,14 @@ func daemonStateDir(t *testing.T) string {
 	return filepath.Join(parent, "state")
 }
 
+// daemonEnvWithBroker starts a broker with a recorder on filter and returns
+// the recorder and the environment of a daemon using fake and that broker.
+func daemonEnvWithBroker(t *testing.T, fake *blinkfake.Server, filter string) (*mqtttest.Recorder, map[string]string) {
+	t.Helper()
+	broker := mqtttest.StartBroker(t)
+	return mqtttest.NewRecorder(t, broker.URL(), filter), daemonEnv(fake, broker.URL(), daemonStateDir(t))
+}
+
 // daemonEnv is an environment that points the daemon at the fake cloud and a
 // broker.
 func daemonEnv(fake *blinkfake.Server, brokerURL, stateDir string) map[string]string {
@@ -192,10 +200,8 @@ func TestDaemonLoginOverMQTTAndNoSecretsAnywhere(t *testing.T) {
 	t.Parallel()
 	const code = "864209"
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Use202: true, Code: code})
-	broker := mqtttest.StartBroker(t)
-	rec := mqtttest.NewRecorder(t, broker.URL(), "#")
-	stateDir := daemonStateDir(t)
-	env := daemonEnv(fake, broker.URL(), stateDir)
+	rec, env := daemonEnvWithBroker(t, fake, "#")
+	stateDir := env["STATE_DIR"]
 
 	var out, logs syncBuffer
 	stop := startRun(t, []string{"run"}, env, &out, &logs)
@@ -278,10 +284,7 @@ func TestDaemonRevokedRefreshThenLoginOverMQTT(t *testing.T) {
 	t.Parallel()
 	const code = "135790"
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true, Code: code})
-	broker := mqtttest.StartBroker(t)
-	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := daemonStateDir(t)
-	env := daemonEnv(fake, broker.URL(), stateDir)
+	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
 
 	// The first session comes from the CLI: the daemon's own login pacing
 	// (one code-sending sign-in per 5 minutes) then allows auth/login below.
@@ -326,10 +329,7 @@ func TestDaemonRevokedRefreshThenLoginOverMQTT(t *testing.T) {
 func TestDaemonPicksUpCLILogin(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
-	broker := mqtttest.StartBroker(t)
-	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := daemonStateDir(t)
-	env := daemonEnv(fake, broker.URL(), stateDir)
+	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
 	delete(env, "BLINK_PASSWORD")
 
 	var out, logs syncBuffer
@@ -356,10 +356,7 @@ func TestDaemonPicksUpCLILogin(t *testing.T) {
 func TestDaemonHealthAndMetrics(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
-	broker := mqtttest.StartBroker(t)
-	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	stateDir := daemonStateDir(t)
-	env := daemonEnv(fake, broker.URL(), stateDir)
+	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,16 @@
 package broker
 
 import (
+	"errors"
+	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 func TestBrokerKeepsRetainedAndClosesTwice(t *testing.T) {
@@ -55,5 +61,98 @@ func TestStartOnBusyPortFails(t *testing.T) {
 	defer b.Close()
 	if _, err := Start(b.Addr(), nil); err == nil {
 		t.Fatal("second broker on the same port started; want an error")
+	}
+}
+
+func connect(t *testing.T, b *Broker, id string) paho.Client {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID(id).SetAutoReconnect(false))
+	t.Cleanup(func() { c.Disconnect(50) })
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("connect %s: %v", id, tok.Error())
+	}
+	return c
+}
+
+// closeWithin runs b.Close and fails the test when it takes longer than d.
+func closeWithin(t *testing.T, b *Broker, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- b.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("Close still running after %s", d)
+		return nil
+	}
+}
+
+// A connection the broker accepted but that has not finished connecting
+// (its CONNECT is late, as under load) once kept mochi's Close waiting for
+// ever: mochi drops only registered clients, then waits for all of them.
+func TestCloseEndsConnectionsStillConnecting(t *testing.T) {
+	b, err := Start("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	raw, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// The broker accepts in order, so once this client is in, so is raw.
+	connect(t, b, "later")
+
+	if err := closeWithin(t, b, DefaultCloseTimeout); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if err := raw.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection still open after Close (read: %v)", err)
+	}
+}
+
+// stallHook holds every CONNECT in OnConnect until release is closed.
+type stallHook struct {
+	mochi.HookBase
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *stallHook) ID() string           { return "stall" }
+func (h *stallHook) Provides(b byte) bool { return b == mochi.OnConnect }
+func (h *stallHook) OnConnect(*mochi.Client, packets.Packet) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return nil
+}
+
+// Close gives up after CloseTimeout, with an error, when mochi cannot let
+// go of a client: a hung broker fails a test instead of hanging it.
+func TestCloseIsBounded(t *testing.T) {
+	h := &stallHook{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b, err := New(Config{Addr: "127.0.0.1:0", Hooks: []mochi.Hook{h}, CloseTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(h.release)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("stalled").SetAutoReconnect(false))
+	defer c.Disconnect(50)
+	c.Connect()
+	select {
+	case <-h.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("CONNECT never reached the broker")
+	}
+	err = closeWithin(t, b, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "clients still attached") {
+		t.Fatalf("close = %v, want the timeout error", err)
+	}
+	if again := b.Close(); again != err {
+		t.Errorf("second Close = %v, want the first one's %v", again, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
 // Every label value comes from a fixed set (the tables below are never
@@ -28,17 +30,14 @@ var ops = []string{
 	"set", "retained",
 }
 
-// eventTypes are the types of media events.
-var eventTypes = []string{"motion", "snapshot", "liveview", "doorbell"}
+// eventTypes are the types of media events, as in their event entity.
+var eventTypes = []string{discovery.EventMotion, discovery.EventSnapshot, discovery.EventLiveview, discovery.EventDoorbell}
 
 // pollKinds are the kinds of polls.
 var pollKinds = []string{"homescreen", "media", "local_storage", "settings"}
 
 // outcomes are the outcomes of commands.
 var outcomes = []string{"ok", "error"}
-
-// authStates are the values of the auth_state label, as on <root>/bridge/auth.
-var authStates = []string{"ok", "code_required", "reauth_required", "error"}
 
 // statuses are the HTTP statuses kept as themselves; 0 means no answer.
 var statuses = []int{0, 200, 201, 202, 204, 301, 302, 303, 304, 307, 308,

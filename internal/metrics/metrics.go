@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/blink2mqtt/blink2mqtt/discovery"
 )
 
 // Metrics is one registry with every blink2mqtt metric. Its methods are safe
@@ -86,7 +88,7 @@ func New() *Metrics {
 		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
 		m.cooldowns, m.badRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, s := range authStates {
+	for _, s := range discovery.AuthStates() {
 		m.authState.WithLabelValues(s)
 	}
 	return m
@@ -140,10 +142,10 @@ func (m *Metrics) MQTTConnected(reconnect bool) {
 // MQTTLost records a lost connection.
 func (m *Metrics) MQTTLost() { m.mqttConnected.Set(0) }
 
-// AuthState sets the current auth state; an unknown one sets every known
-// state to 0.
+// AuthState sets the current auth state (discovery.AuthStates); an unknown
+// one sets every known state to 0.
 func (m *Metrics) AuthState(state string) {
-	for _, s := range authStates {
+	for _, s := range discovery.AuthStates() {
 		v := 0.0
 		if s == state {
 			v = 1

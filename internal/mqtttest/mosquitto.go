@@ -15,6 +15,7 @@ import (
 // Mosquitto is a real Mosquitto broker started by a test on a free loopback
 // port. Stop kills it (like a crash); Start brings it back on the same port.
 type Mosquitto struct {
+	tb      testing.TB // reports a broker that does not exit
 	bin     string
 	cfgPath string
 	port    int
@@ -54,6 +55,7 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	}
 	dir := t.TempDir()
 	m := &Mosquitto{
+		tb:      t,
 		bin:     bin,
 		cfgPath: filepath.Join(dir, "mosquitto.conf"),
 		logPath: filepath.Join(dir, "mosquitto.log"),
@@ -128,8 +130,9 @@ func (m *Mosquitto) Start(t testing.TB) {
 	}
 }
 
-// Stop kills the broker (SIGKILL, like a crash) and waits for it to exit.
-// It is safe to call when the broker is not running.
+// Stop kills the broker (SIGKILL, like a crash) and waits for it to exit;
+// the test fails when it has not exited within 10 s. It is safe to call
+// when the broker is not running.
 func (m *Mosquitto) Stop() {
 	m.mu.Lock()
 	cmd, exited := m.cmd, m.exited
@@ -139,7 +142,13 @@ func (m *Mosquitto) Stop() {
 		return
 	}
 	_ = cmd.Process.Kill()
-	<-exited
+	timer := time.NewTimer(10 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-exited:
+	case <-timer.C:
+		m.tb.Errorf("mqtttest: mosquitto (pid %d) still running 10s after SIGKILL", cmd.Process.Pid)
+	}
 }
 
 func freePort() (int, error) {

@@ -1,6 +1,7 @@
 package mqtttest
 
 import (
+	"net"
 	"testing"
 	"time"
 )
@@ -99,4 +100,31 @@ func TestBrokerRecorderSurvivesRestartAndKick(t *testing.T) {
 	mark = r.Mark()
 	c.Publish(t, "k/3", []byte("c"), false)
 	r.WaitForAfter(t, mark, "k/3", Equals("c"))
+}
+
+// A client the broker accepted but that has not sent CONNECT yet (a slow
+// reconnect under load) once kept mochi's Close, and so the whole test run,
+// waiting for ever.
+func TestBrokerStopsWithClientStillConnecting(t *testing.T) {
+	b := StartBroker(t)
+	raw, err := net.Dial("tcp", b.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// Connections are accepted in order: once this recorder is connected,
+	// raw has been accepted too.
+	NewRecorder(t, b.URL(), "x/#")
+
+	stopped := make(chan struct{})
+	go func() { b.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * DefaultTimeout):
+		t.Fatal("Stop still waiting for a client that never finished connecting")
+	}
+	b.Start(t)
+	r := NewRecorder(t, b.URL(), "x/#")
+	r.Publish(t, "x/after", []byte("1"), false)
+	r.WaitFor(t, "x/after", Equals("1"))
 }

@@ -69,6 +69,9 @@ func NewRecorder(t testing.TB, url string, filters ...string) *Recorder {
 		c.SubscribeMultiple(subs, r.record)
 	})
 	c := paho.NewClient(opts)
+	// Registered before connecting: a client whose connect timed out here
+	// would otherwise go on reconnecting after the test.
+	t.Cleanup(func() { c.Disconnect(50) })
 	if err := wait(c.Connect(), 5*time.Second); err != nil {
 		t.Fatalf("mqtttest: recorder connect %s: %v", url, err)
 	}
@@ -89,7 +92,6 @@ func NewRecorder(t testing.TB, url string, filters ...string) *Recorder {
 		}
 		return wait(c.Publish(topic, 0, retained, payload), r.timeout())
 	}
-	t.Cleanup(func() { c.Disconnect(50) })
 	return r
 }
 
@@ -295,10 +297,10 @@ func Retained(t testing.TB, url, filter string) map[string][]byte {
 		SetWriteTimeout(5 * time.Second).
 		SetDefaultPublishHandler(func(paho.Client, paho.Message) {})
 	c := paho.NewClient(opts)
+	defer c.Disconnect(50)
 	if err := wait(c.Connect(), 5*time.Second); err != nil {
 		t.Fatalf("mqtttest: retained connect: %v", err)
 	}
-	defer c.Disconnect(50)
 	if err := wait(c.Subscribe(sentinel, 1, func(paho.Client, paho.Message) {
 		doneOnce.Do(func() { close(done) })
 	}), 5*time.Second); err != nil {
