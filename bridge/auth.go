@@ -1,21 +1,26 @@
 package bridge
 
-import "time"
+import (
+	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/discovery"
+)
 
 // AuthState is the bridge's view of the Blink login (bridge/auth "state").
 type AuthState string
 
-// Auth states, as published on bridge/auth and the auth state sensor.
+// Auth states, as published on bridge/auth and the auth state sensor; the
+// list lives in discovery (discovery.AuthStates), which HA's sensor uses.
 const (
 	// AuthOK: a session works; polling runs.
-	AuthOK AuthState = "ok"
+	AuthOK AuthState = discovery.AuthOK
 	// AuthCodeRequired: a login waits for the 2FA code (auth/verify).
-	AuthCodeRequired AuthState = "code_required"
+	AuthCodeRequired AuthState = discovery.AuthCodeRequired
 	// AuthReauthRequired: the session is gone; only a new login helps.
 	// Polling is paused and every Blink device is unavailable.
-	AuthReauthRequired AuthState = "reauth_required"
+	AuthReauthRequired AuthState = discovery.AuthReauthRequired
 	// AuthError: a login failed in a way a person must look at.
-	AuthError AuthState = "error"
+	AuthError AuthState = discovery.AuthError
 )
 
 // AuthStatus is the published auth state.
