@@ -12,6 +12,10 @@ import (
 
 // execute runs one request on its queue's worker and answers it.
 func (r *runner) execute(ctx context.Context, req *request) {
+	if req.job != nil {
+		req.done <- req.job(ctx)
+		return
+	}
 	start := time.Now()
 	var data any
 	var err error

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -62,6 +63,47 @@ func TestCommandsSerialisedPerNetworkParallelAcross(t *testing.T) {
 			if gap := home[i].start.Sub(home[i-1].start); gap < 5*time.Second {
 				t.Errorf("%s started %s after %s, want ≥ 5s", home[i].name, gap, home[i-1].name)
 			}
+		}
+	})
+}
+
+// TestSubmittedJobsShareTheNetworkQueue: work a part submits (local
+// storage, settings) runs one at a time with the network's commands and
+// CommandSpacing apart, and its error comes back.
+func TestSubmittedJobsShareTheNetworkQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: 2 * time.Second}
+		b, _ := newUnitBridge(t, c, func(o *Options) { o.CommandSpacing = 5 * time.Second })
+		stop := startWorkers(t, b)
+		b.enqueue(mustRequest(t, OpArm, `{"network": 4321}`))
+		var jobStart, jobEnd time.Time
+		errBoom := errors.New("boom")
+		got := make(chan error, 1)
+		go func() {
+			got <- b.runner.submit(t.Context(), 4321, "job", func(ctx context.Context) error {
+				jobStart = time.Now()
+				time.Sleep(3 * time.Second)
+				jobEnd = time.Now()
+				return errBoom
+			})
+		}()
+		synctest.Wait()
+		b.enqueue(mustRequest(t, OpDisarm, `{"network": 4321}`))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		stop()
+		if err := <-got; !errors.Is(err, errBoom) {
+			t.Errorf("submit returned %v, want the job's error", err)
+		}
+		if len(c.cmdLog) != 2 {
+			t.Fatalf("%d commands ran, want 2", len(c.cmdLog))
+		}
+		arm, disarm := c.cmdLog[0], c.cmdLog[1]
+		if jobStart.Sub(arm.start) < 5*time.Second || jobStart.Before(arm.end) {
+			t.Errorf("job started %s after the arm began (arm took %s), want ≥ 5s and after it ended", jobStart.Sub(arm.start), arm.end.Sub(arm.start))
+		}
+		if disarm.start.Sub(jobStart) < 5*time.Second || disarm.start.Before(jobEnd) {
+			t.Errorf("disarm started %s after the job began, want ≥ 5s and after it ended", disarm.start.Sub(jobStart))
 		}
 	})
 }

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -79,6 +80,11 @@ type request struct {
 
 	// Resolved by resolve: the device (for device ops).
 	dev blink.Device
+
+	// job is internal work queued with a network's commands (runner.submit);
+	// its result goes to done.
+	job  func(context.Context) error
+	done chan error
 
 	received time.Time
 }

@@ -88,6 +88,29 @@ func (r *runner) close() {
 	r.closing = true
 }
 
+// submit runs job on network's command queue — one at a time with the
+// network's other commands, CommandSpacing apart — and returns its error.
+// Parts whose Blink calls occupy the sync module (local storage, settings,
+// live view) go through here, so they never collide with a command.
+func (r *runner) submit(ctx context.Context, network int64, what string, job func(context.Context) error) error {
+	req := &request{op: what, network: network, job: job, done: make(chan error, 1), received: time.Now()}
+	q := r.queue(queueKey{queueNetwork, network})
+	if q == nil {
+		return errShuttingDown
+	}
+	select {
+	case q <- req:
+	default:
+		return errQueueFull
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // handleMessage takes a message on a request or …/set topic. It never
 // blocks: it parses, queues and returns.
 func (r *runner) handleMessage(topic string, payload []byte, retained bool) {
@@ -297,7 +320,7 @@ func (r *runner) work(ctx context.Context, q chan *request, spacing time.Duratio
 					select {
 					case <-ctx.Done():
 						t.Stop()
-						r.respond(req, nil, errShuttingDown)
+						r.finish(req, nil, errShuttingDown)
 						r.drain(q)
 						return
 					case <-t.C:
@@ -314,7 +337,7 @@ func (r *runner) drain(q chan *request) {
 	for {
 		select {
 		case req := <-q:
-			r.respond(req, nil, errShuttingDown)
+			r.finish(req, nil, errShuttingDown)
 		default:
 			return
 		}
@@ -327,6 +350,15 @@ type response struct {
 	Data        any             `json:"data,omitempty"`
 	Error       string          `json:"error,omitempty"`
 	Transaction json.RawMessage `json:"transaction,omitempty"`
+}
+
+// finish answers a request, or hands an internal job its result.
+func (r *runner) finish(req *request, data any, err error) {
+	if req.done != nil {
+		req.done <- err
+		return
+	}
+	r.respond(req, data, err)
 }
 
 // respond publishes the one answer to a request (…/set commands get none).
