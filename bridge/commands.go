@@ -182,6 +182,7 @@ func (r *runner) doRefresh(ctx context.Context) (any, error) {
 	}
 	if res.polledHS {
 		r.thumbs.awaitIdle(ctx)
+		r.writer.syncWait(ctx) // the writer publishes in order: the pictures are out
 	}
 	data := map[string]any{"new_media": res.newMedia, "polled": res.polledHS || res.polledMedia}
 	if hs := r.model.snapshot().hs; hs != nil {

@@ -68,6 +68,7 @@ func StartBrokerTLS(t testing.TB, cfg *tls.Config) *Broker {
 func startBroker(t testing.TB, cfg broker.Config) *Broker {
 	t.Helper()
 	b := &Broker{tb: t, cfg: cfg, sessions: newSessionHook(), addr: "127.0.0.1:0"}
+	b.sessions.server = b.Server
 	b.cfg.Hooks = []mochi.Hook{b.sessions}
 	b.cfg.Setup = b.subscribeInline
 	if err := b.start(); err != nil {

@@ -61,16 +61,19 @@ func (b *Broker) WaitSessions(t testing.TB, clientID string, n int) {
 }
 
 // sessionHook counts established sessions per client id, and holds back a
-// kicked client's reconnect until the broker has cleaned up after the old
-// connection: mochi v2.7.9 deletes the client id from its registry when the
-// old connection ends, and when that runs after the new connection
-// registered, the broker silently stops delivering to the new one.
+// reconnect (after a kick, or after a clean disconnect and a restart with
+// the same id) until the broker has cleaned up after the old connection:
+// mochi v2.7.9 deletes the client id from its registry when the old
+// connection ends, and when that runs after the new connection registered,
+// the broker silently stops delivering to the new one.
 type sessionHook struct {
 	mochi.HookBase
 	mu      sync.Mutex
 	n       map[string]int
 	changed chan struct{}
 	kick    map[string]kickedClient
+	// server is the broker the hook is registered with (for the registry).
+	server func() *mochi.Server
 }
 
 type kickedClient struct {
@@ -94,13 +97,21 @@ func (h *sessionHook) kicked(id string, cl *mochi.Client, srv *mochi.Server) {
 	h.mu.Unlock()
 }
 
-// OnConnect waits (at most 2 s) until a kicked client's old connection is
-// gone from the registry.
+// OnConnect waits (at most 2 s) until an old connection of the same client
+// id is gone from the registry: a kicked one, or one that disconnected (a
+// restart) and that mochi has not cleaned up yet.
 func (h *sessionHook) OnConnect(cl *mochi.Client, _ packets.Packet) error {
 	h.mu.Lock()
 	k, ok := h.kick[cl.ID]
 	delete(h.kick, cl.ID)
 	h.mu.Unlock()
+	if !ok && h.server != nil {
+		if srv := h.server(); srv != nil {
+			if cur, found := srv.Clients.Get(cl.ID); found && cur != cl {
+				k, ok = kickedClient{cur, srv}, true
+			}
+		}
+	}
 	if !ok {
 		return nil
 	}
