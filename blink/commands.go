@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Command endpoints (blink-api.md §3.8–§3.12, table §5).
+// Command endpoints that do not depend on a device family.
 const (
 	armTmpl           = "/api/v1/accounts/{acct}/networks/{net}/state/arm"
 	disarmTmpl        = "/api/v1/accounts/{acct}/networks/{net}/state/disarm"
@@ -32,7 +32,7 @@ const (
 	actClip      action = "clip"
 )
 
-// deviceEndpoint is the family → endpoint table of blink-api.md §5: the
+// deviceEndpoint is the family → endpoint table: the
 // device's family alone picks the path, so an owl can never be sent to a
 // camera endpoint. body is nil for bodiless POSTs.
 func deviceEndpoint(f Family, a action) (tmpl string, body []byte, err error) {
@@ -208,10 +208,10 @@ func (c *Client) WaitCommand(ctx context.Context, networkID, commandID int64) (*
 	return st, nil
 }
 
-// waitCommand applies §3.12 exactly: success ⇔ complete && status_code 908;
-// any other status_code is a failure at once, complete or not; a body
-// without status_code is a failure; an empty body keeps polling; status_msg
-// is never read for the decision.
+// waitCommand applies Blink's command rules exactly: success ⇔ complete &&
+// status_code 908; any other status_code is a failure at once, complete or
+// not; a body without status_code is a failure; an empty body keeps polling;
+// status_msg is never read for the decision.
 func (c *Client) waitCommand(ctx context.Context, networkID, commandID int64) (*CommandStatus, error) {
 	if _, err := c.accountID(); err != nil {
 		return nil, err

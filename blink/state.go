@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Read-only endpoints (blink-api.md §3.3, §3.4, §3.13).
+// Read-only endpoints of the account.
 const (
 	homescreenTmpl     = "/api/v3/accounts/{acct}/homescreen"
 	mediaChangedTmpl   = "/api/v1/accounts/{acct}/media/changed"
@@ -58,7 +58,7 @@ func (c *Client) Homescreen(ctx context.Context) (*Homescreen, error) {
 	return hs, nil
 }
 
-// noteClientIDs keeps the Client-Id/User-Id headers of homescreen (§1.2);
+// noteClientIDs keeps the Client-Id/User-Id headers of homescreen;
 // OAuth token answers do not carry them.
 func (c *Client) noteClientIDs(h http.Header) {
 	cid, _ := strconv.ParseInt(h.Get("Client-Id"), 10, 64)

@@ -15,7 +15,7 @@ type Account struct {
 }
 
 // Network is one Blink system. SyncModule is nil for a standalone network
-// (a Mini or doorbell without sync module, blink-api.md §3.3).
+// (a Mini or doorbell that talks to Blink over its own Wi-Fi).
 type Network struct {
 	ID         int64
 	Name       string
@@ -65,8 +65,7 @@ type Device struct {
 	// changes when a new thumbnail exists.
 	ThumbnailTS int64
 	// LegacyThumbnail makes homescreen show the pre-2022 thumbnail path
-	// (blink-api.md §3.7 form 1, fetched with ".jpg" appended) instead of
-	// the v3 URL.
+	// (fetched with ".jpg" appended) instead of the v3 URL.
 	LegacyThumbnail bool
 	CreatedAt       time.Time
 	UpdatedAt       time.Time

@@ -1,9 +1,9 @@
 // Package blinkfake is a stateful fake of Blink's cloud: the OAuth host
 // (authorization code + PKCE login with optional 2FA, token refresh) and the
 // REST host (homescreen, media/changed, commands, configs, live view,
-// downloads) as described in blink-api.md. It serves its own JSON, written
-// from the doc and independent of package blink's decoders, so tests against
-// it check the client rather than echo it.
+// downloads) as DEVELOPERS.md's "Blink API notes" describe them. It serves
+// its own JSON, independent of package blink's decoders, so tests against it
+// check the client rather than echo it.
 //
 // It is used by unit tests, the bridge's end-to-end tests, benchmarks and the
 // daemon's demo mode, so it works with a nil testing.TB (Start), bounds its

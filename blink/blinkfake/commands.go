@@ -22,7 +22,7 @@ const (
 	cmdLiveview      = "lv_relay"
 )
 
-// Command status codes the fake emits (blink-api.md §3.12).
+// Command status codes the fake emits in command status answers.
 const (
 	// StatusOK is Blink's status_code for a command that is running or done.
 	StatusOK = 908
@@ -170,7 +170,7 @@ func (s *Server) advance(c *command, polled bool) {
 	if c.polls >= s.cfg.CommandPolls || byTime {
 		if c.kind == cmdLiveview && c.fail.code == 0 {
 			// a live view "completes" when the stream is up and runs until
-			// /done/ or its duration ends (blink-api.md §3.12)
+			// /done/ or its duration ends, as Blink's live views do
 			if c.liveSince.IsZero() {
 				c.liveSince = now
 			}

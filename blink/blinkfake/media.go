@@ -14,7 +14,7 @@ import (
 )
 
 // parseSince reads media/changed's since in every form clients send
-// (blink-api.md §3.4): "2026-03-01T17:00:00+0000" (also with the "+" turned
+// (Blink accepts them all): "2026-03-01T17:00:00+0000" (also with the "+" turned
 // into a space by unencoded sending), "2026-03-01T17:00:00.000Z",
 // "2026-03-01 17:00:00", RFC 3339 with "+00:00", a date alone, or epoch
 // seconds. Empty means the beginning of time.

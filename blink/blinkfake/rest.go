@@ -279,7 +279,7 @@ func (s *Server) mediaFile(w http.ResponseWriter, file string, dev int64) {
 func (s *Server) handleV2Media(w http.ResponseWriter, r *http.Request, p params) {
 	file := p["file"]
 	if strings.HasSuffix(r.URL.Path, "/thumb/"+file) && !strings.HasSuffix(file, ".jpg") {
-		// the feed's /thumb/{id} needs ".jpg" appended (blink-api.md §3.6)
+		// the feed's /thumb/{id} is only served with ".jpg" appended
 		writeJSON(w, http.StatusNotFound, mediaNotFound)
 		return
 	}
@@ -539,7 +539,7 @@ func (s *Server) handleSignals(w http.ResponseWriter, _ *http.Request, p params)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleLegacyThumbnail serves §3.7 form 1 paths; the name must end ".jpg"
+// handleLegacyThumbnail serves pre-2022 thumbnail paths; the name must end ".jpg"
 // and carries the thumbnail ts in base 36 after its first "_"-separated
 // prefix ("clip_{ts36}_…", "fw_{ver}__{ts36}_…").
 func (s *Server) handleLegacyThumbnail(w http.ResponseWriter, _ *http.Request, p params) {

@@ -9,8 +9,8 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// The fake's own JSON shapes, written from blink-api.md §3 — deliberately not
-// package blink's decoders.
+// The fake's own JSON shapes, written from what Blink sends (DEVELOPERS.md,
+// "Blink API notes") — deliberately not package blink's decoders.
 
 // ts formats like Blink: ISO-8601, UTC, second precision, "+00:00".
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
@@ -147,8 +147,8 @@ type wireDoorbell struct {
 // legacyLayout is the date suffix of pre-2022 thumbnail names.
 const legacyLayout = "2006_01_02__03_04PM"
 
-// thumbnailURL is the homescreen thumbnail: the v3 URL (blink-api.md §3.7
-// form 2), or the legacy path (form 1) whose name carries ts in base 36.
+// thumbnailURL is the homescreen thumbnail: the v3 media URL, or the
+// pre-2022 legacy path whose name carries ts in base 36.
 func (s *Server) thumbnailURL(d *Device) string {
 	if d.LegacyThumbnail {
 		tag := strconv.FormatInt(d.ThumbnailTS, 36)
