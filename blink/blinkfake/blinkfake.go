@@ -8,7 +8,8 @@
 // It is used by unit tests, the bridge's end-to-end tests, benchmarks and the
 // daemon's demo mode, so it works with a nil testing.TB (Start), bounds its
 // memory (media, commands, sessions, tokens) and is safe for concurrent use.
-// It owns only its two httptest servers on 127.0.0.1.
+// It owns only its two plain net/http servers on 127.0.0.1 and does not
+// import package testing, so the demo binary links no test code.
 //
 // # Hosts
 //
@@ -57,11 +58,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -185,12 +184,12 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Server is the running fake: two httptest servers sharing one account state.
+// Server is the running fake: two HTTP servers sharing one account state.
 type Server struct {
-	tb     testing.TB
+	tb     TB
 	cfg    Config
-	oauth  *httptest.Server
-	rest   *httptest.Server
+	oauth  *localServer
+	rest   *localServer
 	closed chan struct{}
 	once   sync.Once
 
@@ -240,7 +239,7 @@ type Server struct {
 // New starts a fake with cfg. With a non-nil tb, a bad Config fails the test
 // and Close is registered with tb.Cleanup; with a nil tb a bad Config panics
 // (use Start to get an error instead).
-func New(tb testing.TB, cfg Config) *Server {
+func New(tb TB, cfg Config) *Server {
 	if tb != nil {
 		tb.Helper()
 	}
@@ -257,11 +256,11 @@ func New(tb testing.TB, cfg Config) *Server {
 	return s
 }
 
-// Start is New for callers without a testing.TB (demo mode): the caller
-// must Close the server.
+// Start is New for callers without a TB (demo mode): the caller must Close
+// the server.
 func Start(cfg Config) (*Server, error) { return start(nil, cfg) }
 
-func start(tb testing.TB, cfg Config) (*Server, error) {
+func start(tb TB, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -299,8 +298,13 @@ func start(tb testing.TB, cfg Config) (*Server, error) {
 	if err := s.load(acct); err != nil {
 		return nil, err
 	}
-	s.oauth = httptest.NewServer(s.OAuthHandler())
-	s.rest = httptest.NewServer(s.RESTHandler())
+	if s.oauth, err = serveLocal(s.OAuthHandler()); err != nil {
+		return nil, err
+	}
+	if s.rest, err = serveLocal(s.RESTHandler()); err != nil {
+		s.oauth.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -340,14 +344,14 @@ func (s *Server) Close() {
 }
 
 // OAuthURL is the OAuth host's base URL (for blink.Options.OAuthURL).
-func (s *Server) OAuthURL() string { return s.oauth.URL }
+func (s *Server) OAuthURL() string { return s.oauth.url }
 
 // RESTURL is the REST template "http://127.0.0.1:PORT/{tier}" (for
 // blink.Options.RESTURL).
-func (s *Server) RESTURL() string { return s.rest.URL + "/{tier}" }
+func (s *Server) RESTURL() string { return s.rest.url + "/{tier}" }
 
 // RESTBase is the REST base URL for one tier, e.g. RESTBase("prod").
-func (s *Server) RESTBase(tier string) string { return s.rest.URL + "/" + tier }
+func (s *Server) RESTBase(tier string) string { return s.rest.url + "/" + tier }
 
 // Config returns the effective configuration (defaults filled in).
 func (s *Server) Config() Config { return s.cfg }
