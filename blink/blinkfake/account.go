@@ -44,6 +44,8 @@ type SyncModule struct {
 
 // Device is a camera, Mini (owl) or doorbell as the fake stores it.
 type Device struct {
+	// ID is unique within the family: Blink numbers each family on its
+	// own, so a camera and a Mini may share one (give it explicitly).
 	ID              int64
 	NetworkID       int64
 	Family          blink.Family // decides the homescreen array and the endpoints
@@ -77,6 +79,7 @@ type Media struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	DeviceID  int64
+	Family    blink.Family // of the device that recorded it
 	NetworkID int64
 	Source    string // pir, liveview, snapshot
 	Deleted   bool
@@ -86,7 +89,8 @@ type Media struct {
 	Clip      string
 }
 
-// ID ranges; families share the device range so an id never names two things.
+// ID ranges; generated devices of all families share one range, so only an
+// explicit id names two devices.
 const (
 	firstNetworkID    = 410_000_000
 	firstSyncModuleID = 520_000_000

@@ -27,8 +27,10 @@
 // and three cameras each (catalina/xt2), doorbell "Front Door" on Home, and a
 // standalone Mini "Living Room" on its own network. Config.Networks ×
 // DevicesPerNetwork (+ StandaloneNetworks) generates a deterministic mix;
-// Config.Account sets it explicitly. IDs of networks, sync modules and
-// devices never collide.
+// Config.Account sets it explicitly. Generated ids never collide; an
+// explicit account may give devices of different families one id, as Blink
+// numbers each family on its own. Devices are then named by a blink.DeviceRef
+// (TriggerMotionOn, DeviceAt, …): the id-only methods refuse a shared id.
 //
 // # Commands
 //
@@ -59,11 +61,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"sync"
 	"time"
-
-	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
 // Config describes the fake account and how the fake behaves. The zero value
@@ -196,8 +195,8 @@ type Server struct {
 	mu       sync.Mutex
 	networks map[int64]*Network
 	netOrder []int64
-	devices  map[int64]*Device
-	devOrder []int64
+	devices  map[devKey]*Device
+	devOrder []devKey
 	ids      map[int64]bool
 	netSeq   int64
 	devSeq   int64
@@ -270,7 +269,7 @@ func start(tb TB, cfg Config) (*Server, error) {
 		cfg:      cfg,
 		closed:   make(chan struct{}),
 		networks: map[int64]*Network{},
-		devices:  map[int64]*Device{},
+		devices:  map[devKey]*Device{},
 		ids:      map[int64]bool{},
 		netSeq:   firstNetworkID,
 		devSeq:   firstDeviceID,
@@ -389,32 +388,6 @@ func (s *Server) errorf(format string, args ...any) {
 
 // ---- control ----
 
-func (s *Server) addDevice(d Device, now time.Time) (Device, error) {
-	if d.ID != 0 && s.ids[d.ID] {
-		return Device{}, fmt.Errorf("blinkfake: duplicate id %d", d.ID)
-	}
-	if _, ok := s.networks[d.NetworkID]; !ok {
-		return Device{}, fmt.Errorf("blinkfake: device %q: unknown network %d", d.Name, d.NetworkID)
-	}
-	if d.ID != 0 {
-		s.ids[d.ID] = true
-	}
-	s.fillDevice(&d, now)
-	s.ids[d.ID] = true
-	s.devices[d.ID] = &d
-	s.devOrder = append(s.devOrder, d.ID)
-	return d, nil
-}
-
-// AddDevice adds a device to an existing network and returns it with the
-// zero fields filled in (ID, serial, signals, …).
-func (s *Server) AddDevice(d Device) (Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	return s.addDevice(d, s.now())
-}
-
 // AddNetwork adds a network (with a sync module unless SyncModule is nil).
 func (s *Server) AddNetwork(n Network) (Network, error) {
 	s.mu.Lock()
@@ -436,45 +409,6 @@ func (s *Server) AddNetwork(n Network) (Network, error) {
 	return cloneNetwork(&n), nil
 }
 
-// RemoveDevice deletes a device from the account (it disappears from
-// homescreen; its media stay).
-func (s *Server) RemoveDevice(id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	if _, ok := s.devices[id]; !ok {
-		return fmt.Errorf("blinkfake: no device %d", id)
-	}
-	delete(s.devices, id)
-	s.devOrder = slices.DeleteFunc(s.devOrder, func(x int64) bool { return x == id })
-	return nil
-}
-
-// SetDeviceStatus sets the status of a device or sync module: "offline", or
-// "online" (which becomes "done" for cameras and doorbells, Blink's word for
-// an idle reachable camera), or any raw value.
-func (s *Server) SetDeviceStatus(id int64, status string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	now := s.now().Truncate(time.Second)
-	if d, ok := s.devices[id]; ok {
-		if status == "online" {
-			status = onlineWord(d.Family)
-		}
-		d.Status = status
-		d.UpdatedAt = now
-		return nil
-	}
-	for _, n := range s.networks {
-		if n.SyncModule != nil && n.SyncModule.ID == id {
-			n.SyncModule.Status = status
-			return nil
-		}
-	}
-	return fmt.Errorf("blinkfake: no device or sync module %d", id)
-}
-
 // SetArmed changes a network's armed state directly (no command).
 func (s *Server) SetArmed(networkID int64, armed bool) error {
 	s.mu.Lock()
@@ -487,64 +421,6 @@ func (s *Server) SetArmed(networkID int64, armed bool) error {
 	n.Armed = armed
 	n.UpdatedAt = s.now().Truncate(time.Second)
 	return nil
-}
-
-// SetEnabled changes a device's motion detection directly (no command).
-func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
-	return s.touchDevice(deviceID, func(d *Device) { d.Enabled = enabled })
-}
-
-// SetBattery sets a device's battery field ("ok", "low", or "" for mains).
-func (s *Server) SetBattery(deviceID int64, battery string) error {
-	return s.touchDevice(deviceID, func(d *Device) {
-		d.Battery = battery
-		if d.HasSignals {
-			d.BatteryBars = 3
-			if battery == "low" {
-				d.BatteryBars = 1
-			}
-		}
-	})
-}
-
-// touchDevice changes one device under the lock, stamps its updated_at and
-// wakes waiters.
-func (s *Server) touchDevice(id int64, f func(*Device)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	d, ok := s.devices[id]
-	if !ok {
-		return fmt.Errorf("blinkfake: no device %d", id)
-	}
-	f(d)
-	d.UpdatedAt = s.now().Truncate(time.Second)
-	return nil
-}
-
-// TriggerMotion records a clip for the device as if it had seen motion:
-// a media item (created_at = now; source "pir" when empty, or "liveview",
-// "snapshot") and a new thumbnail. An unknown device fails the test (or
-// returns a zero Media without one). With Config.MotionRequiresArmed a "pir"
-// trigger on a disarmed network or disabled device records nothing.
-func (s *Server) TriggerMotion(deviceID int64, source string) Media {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	d, ok := s.devices[deviceID]
-	if !ok {
-		s.errorf("blinkfake: TriggerMotion: no device %d", deviceID)
-		return Media{}
-	}
-	if source == "" {
-		source = "pir"
-	}
-	if s.cfg.MotionRequiresArmed && source == "pir" && (!d.Enabled || !s.networks[d.NetworkID].Armed) {
-		return Media{}
-	}
-	now := s.now()
-	s.bumpThumbnail(d, now)
-	return *s.addMedia(d, source, now)
 }
 
 // DeleteMedia flags a media item deleted (it reappears in the changed feed).
@@ -695,35 +571,6 @@ func (s *Server) Networks() []Network {
 		out = append(out, cloneNetwork(s.networks[id]))
 	}
 	return out
-}
-
-// Device returns a snapshot of a device.
-func (s *Server) Device(id int64) (Device, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
-	d, ok := s.devices[id]
-	if !ok {
-		return Device{}, false
-	}
-	return *d, true
-}
-
-// Devices returns snapshots of every device in account order.
-func (s *Server) Devices() []Device {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
-	out := make([]Device, 0, len(s.devOrder))
-	for _, id := range s.devOrder {
-		out = append(out, *s.devices[id])
-	}
-	return out
-}
-
-// DevicesOf returns the devices of one family.
-func (s *Server) DevicesOf(f blink.Family) []Device {
-	return slices.DeleteFunc(s.Devices(), func(d Device) bool { return d.Family != f })
 }
 
 // Media returns the stored media items, oldest first.

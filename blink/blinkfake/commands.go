@@ -82,12 +82,13 @@ type child struct {
 type CommandInfo struct {
 	ID          int64
 	NetworkID   int64
-	DeviceID    int64  // 0 for arm/disarm
-	Command     string // arm, disarm, device_motion_enable, config_set, thumbnail, clip, …
-	State       string // running, done, failed, cancelled
-	Polls       int    // status polls seen
-	StatusCode  int    // 908 unless it failed
-	MediaID     int64  // clip commands, once done
+	DeviceID    int64        // 0 for arm/disarm
+	Family      blink.Family // the device's family; "" for arm/disarm
+	Command     string       // arm, disarm, device_motion_enable, config_set, thumbnail, clip, …
+	State       string       // running, done, failed, cancelled
+	Polls       int          // status polls seen
+	StatusCode  int          // 908 unless it failed
+	MediaID     int64        // clip commands, once done
 	CreatedAt   time.Time
 	CompletedAt time.Time
 }
@@ -98,7 +99,7 @@ func (c *command) info() CommandInfo {
 		code = c.fail.code
 	}
 	return CommandInfo{
-		ID: c.id, NetworkID: c.networkID, DeviceID: c.deviceID, Command: c.kind,
+		ID: c.id, NetworkID: c.networkID, DeviceID: c.deviceID, Family: c.family, Command: c.kind,
 		State: c.state.String(), Polls: c.polls, StatusCode: code, MediaID: c.mediaID,
 		CreatedAt: c.createdAt, CompletedAt: c.completedAt,
 	}
@@ -122,9 +123,9 @@ func (s *Server) submit(netID int64, d *Device, kind string, full bool) *command
 		c.fail = failSpec{code: StatusDeviceOffline, msg: "Sync module is offline"}
 	}
 	if kind == cmdArm || kind == cmdDisarm {
-		for _, id := range s.devOrder {
-			if dd := s.devices[id]; dd.NetworkID == netID && dd.Family == blink.FamilyCamera {
-				c.children = append(c.children, child{id: s.cmdSeq, deviceID: id})
+		for _, k := range s.devOrder {
+			if dd := s.devices[k]; dd.NetworkID == netID && dd.Family == blink.FamilyCamera {
+				c.children = append(c.children, child{id: s.cmdSeq, deviceID: k.id})
 				s.cmdSeq++
 			}
 		}
@@ -216,7 +217,7 @@ func (s *Server) finish(c *command, now time.Time) {
 		}
 		return
 	}
-	d, ok := s.devices[c.deviceID]
+	d, ok := s.devices[devKey{c.family, c.deviceID}]
 	if !ok {
 		return
 	}
@@ -250,7 +251,7 @@ func (s *Server) addMedia(d *Device, source string, now time.Time) *Media {
 	now = now.Truncate(time.Second)
 	m := &Media{
 		ID: s.mediaSeq, CreatedAt: now, UpdatedAt: now,
-		DeviceID: d.ID, NetworkID: d.NetworkID, Source: source,
+		DeviceID: d.ID, Family: d.Family, NetworkID: d.NetworkID, Source: source,
 	}
 	s.mediaSeq++
 	a := s.cfg.AccountID

@@ -199,8 +199,8 @@ func (s *Server) homescreen() wireHomescreen {
 			})
 		}
 	}
-	for _, id := range s.devOrder {
-		d := s.devices[id]
+	for _, k := range s.devOrder {
+		d := s.devices[k]
 		switch d.Family {
 		case blink.FamilyOwl:
 			h.Owls = append(h.Owls, wireOwl{
@@ -419,16 +419,12 @@ type wireMedia struct {
 func (s *Server) wireMedia(m *Media) wireMedia {
 	w := wireMedia{
 		ID: m.ID, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt), Deleted: m.Deleted,
-		Device: "camera", DeviceID: m.DeviceID, NetworkID: m.NetworkID, Type: "video",
+		Device: string(m.Family), DeviceID: m.DeviceID, NetworkID: m.NetworkID, Type: "video",
 		Source: m.Source, Watched: m.Watched, Thumbnail: m.Thumbnail, Media: m.Clip,
 		AdditionalDevices: []any{}, TimeZone: "America/New_York",
 	}
-	if d, ok := s.devices[m.DeviceID]; ok {
+	if d, ok := s.devices[devKey{m.Family, m.DeviceID}]; ok {
 		w.DeviceName = d.Name
-		w.Device = string(d.Family)
-		if d.Family == blink.FamilyDoorbell {
-			w.Device = d.Type // Blink sends "lotus" for doorbells at times
-		}
 	}
 	if n, ok := s.networks[m.NetworkID]; ok {
 		w.NetworkName = n.Name
