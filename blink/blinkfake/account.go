@@ -37,8 +37,9 @@ type SyncModule struct {
 	Status             string // online, offline
 	WiFiBars           int
 	LocalStorageStatus string // active, unavailable
-	// LastHeartbeat is homescreen's last_hb; it moves when a command on the
-	// network completes (so homescreen is stable between polls otherwise).
+	// LastHeartbeat is homescreen's last_hb. While the module is online it
+	// moves once a minute on the clock (at a second of the minute fixed by
+	// its id) and when a command on the network completes; offline, it stays.
 	LastHeartbeat time.Time
 }
 

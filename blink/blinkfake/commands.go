@@ -181,10 +181,12 @@ func (s *Server) advance(c *command, polled bool) {
 	}
 }
 
-// advanceAll completes commands whose CommandDelay has passed and ends live
-// views whose duration is over.
+// advanceAll moves the account on to the clock's now: sync module
+// heartbeats, commands whose CommandDelay has passed, live views whose
+// duration is over.
 func (s *Server) advanceAll() {
 	now := s.now()
+	s.beat(now)
 	for _, c := range s.inFlight {
 		if s.cfg.CommandDelay > 0 {
 			s.advance(c, false)
