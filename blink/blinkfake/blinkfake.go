@@ -75,6 +75,9 @@ type Config struct {
 	Code             string // default "123456"
 	TwoFactorChannel string // "sms" (default) or "email"
 	Use202           bool
+	// SigninStatus is the answer to a right password without 2FA: a
+	// redirect to authorize with 302 (default) or 303.
+	SigninStatus int
 
 	Tier      string // default "u011"; any [a-z0-9]{3,4}
 	AccountID int64  // default 10001001
@@ -140,6 +143,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TwoFactorChannel == "" {
 		c.TwoFactorChannel = "sms"
+	}
+	if c.SigninStatus == 0 {
+		c.SigninStatus = http.StatusFound
+	}
+	if c.SigninStatus != http.StatusFound && c.SigninStatus != http.StatusSeeOther {
+		return c, fmt.Errorf("blinkfake: SigninStatus %d is not 302 or 303", c.SigninStatus)
 	}
 	if c.Tier == "" {
 		c.Tier = "u011"
@@ -216,6 +225,7 @@ type Server struct {
 	codes    map[string]*authCode
 	access   map[string]time.Time // access token → expiry
 	refresh  map[string]bool
+	issued   []string // secrets handed out, newest last (Secrets)
 
 	counts      map[string]int
 	total       int

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -335,6 +336,7 @@ func TestLoginFlows(t *testing.T) {
 		wantCodes  int
 	}{
 		{"no 2FA", blinkfake.Config{}, http.StatusFound, 0},
+		{"no 2FA, 303", blinkfake.Config{SigninStatus: http.StatusSeeOther}, http.StatusSeeOther, 0},
 		{"2FA 412", blinkfake.Config{TwoFactor: true}, http.StatusPreconditionFailed, 1},
 		{"2FA 202", blinkfake.Config{TwoFactor: true, Use202: true}, http.StatusAccepted, 1},
 		{"2FA 202 email", blinkfake.Config{TwoFactor: true, Use202: true, TwoFactorChannel: "email"}, http.StatusAccepted, 1},
@@ -382,6 +384,12 @@ func TestLoginFlows(t *testing.T) {
 			}
 			if srv.Logins() != 1 || srv.CodesSent() != tc.wantCodes {
 				t.Errorf("Logins = %d, CodesSent = %d; want 1, %d", srv.Logins(), srv.CodesSent(), tc.wantCodes)
+			}
+			handed := srv.Secrets()
+			for _, want := range []string{c.csrf, tok.AccessToken, tok.RefreshToken} {
+				if !slices.Contains(handed, want) {
+					t.Errorf("Secrets() lacks a secret the client got (%d listed)", len(handed))
+				}
 			}
 			c.token = tok.AccessToken
 			r = c.restTier("prod", "GET", "/api/v1/users/tier_info", nil)
