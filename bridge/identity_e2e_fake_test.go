@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,24 +91,6 @@ func TestE2EIdentitySharedIDAcrossFamilies(t *testing.T) {
 	})
 }
 
-// stepClock is a clock the test moves by hand.
-type stepClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *stepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *stepClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestE2EHeartbeatIdleAccountPublishesNothing: sync modules check in once a
 // minute; an account where nothing else happens publishes nothing across
 // many polls within one 15-minute heartbeat step, and no attributes carry
@@ -117,7 +98,7 @@ func (c *stepClock) Add(d time.Duration) {
 func TestE2EHeartbeatIdleAccountPublishesNothing(t *testing.T) {
 	// Near real time (the client judges token expiry by its own clock), at
 	// the start of a 15-minute step so the polls below stay inside it.
-	clock := &stepClock{now: time.Now().UTC().Truncate(15 * time.Minute).Add(90 * time.Second)}
+	clock := blinkfake.NewClock(time.Now().UTC().Truncate(15 * time.Minute).Add(90 * time.Second))
 	e := newEnv(t, withFake(blinkfake.Config{Now: clock.Now}))
 	heartbeats := func() map[int64]time.Time {
 		hb := map[int64]time.Time{}

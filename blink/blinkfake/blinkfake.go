@@ -61,8 +61,11 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
 // Config describes the fake account and how the fake behaves. The zero value
@@ -581,6 +584,23 @@ func (s *Server) Networks() []Network {
 		out = append(out, cloneNetwork(s.networks[id]))
 	}
 	return out
+}
+
+// Devices returns snapshots of every device in account order.
+func (s *Server) Devices() []Device {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	out := make([]Device, 0, len(s.devOrder))
+	for _, k := range s.devOrder {
+		out = append(out, *s.devices[k])
+	}
+	return out
+}
+
+// DevicesOf returns the devices of one family.
+func (s *Server) DevicesOf(f blink.Family) []Device {
+	return slices.DeleteFunc(s.Devices(), func(d Device) bool { return d.Family != f })
 }
 
 // Media returns the stored media items, oldest first.

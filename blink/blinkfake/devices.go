@@ -281,20 +281,3 @@ func (s *Server) snapshot(find func() (*Device, error)) (Device, bool) {
 	}
 	return *d, true
 }
-
-// Devices returns snapshots of every device in account order.
-func (s *Server) Devices() []Device {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
-	out := make([]Device, 0, len(s.devOrder))
-	for _, k := range s.devOrder {
-		out = append(out, *s.devices[k])
-	}
-	return out
-}
-
-// DevicesOf returns the devices of one family.
-func (s *Server) DevicesOf(f blink.Family) []Device {
-	return slices.DeleteFunc(s.Devices(), func(d Device) bool { return d.Family != f })
-}

@@ -257,22 +257,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		case <-s.closed:
+		if !await(s, r, t.C) {
 			return
 		}
 	}
-	if f.Hold != nil {
-		select {
-		case <-f.Hold:
-		case <-r.Context().Done():
-			return
-		case <-s.closed:
-			return
-		}
+	if f.Hold != nil && !await(s, r, f.Hold) {
+		return
 	}
 	if f.Drop {
 		panic(http.ErrAbortHandler)
@@ -300,6 +290,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(body)
+}
+
+// await waits for ch; false when the request or the fake ended first.
+func await[T any](s *Server, r *http.Request, ch <-chan T) bool {
+	select {
+	case <-ch:
+		return true
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
+	return false
 }
 
 func (s *Server) faultResponse(w http.ResponseWriter, f *Fault, host string) {
