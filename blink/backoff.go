@@ -7,7 +7,7 @@ import (
 )
 
 // Retries of 5xx and network errors inside one call: short, a few tries
-// (go-notes §5.2); the caller's poll loop is the long-term retry.
+// (never a storm against Blink); the caller's poll loop is the long-term retry.
 const (
 	maxRetryDelay = 8 * time.Second
 	// maxServerRetryAfter: a 5xx asking for a longer pause is not retried inside the call.

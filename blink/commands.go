@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// Command endpoints (blink-api.md §3.8–§3.12, table §5).
+// Command endpoints that do not depend on a device family (the others are
+// in familyRoutes).
 const (
 	armTmpl           = "/api/v1/accounts/{acct}/networks/{net}/state/arm"
 	disarmTmpl        = "/api/v1/accounts/{acct}/networks/{net}/state/disarm"
@@ -21,58 +22,6 @@ const (
 	codeCommandDone = 902
 	maxBusyBackof   = 10 * time.Second
 )
-
-// action is a per-device command.
-type action string
-
-const (
-	actMotionOn  action = "motion_on"
-	actMotionOff action = "motion_off"
-	actThumbnail action = "thumbnail"
-	actClip      action = "clip"
-)
-
-// deviceEndpoint is the family → endpoint table of blink-api.md §5: the
-// device's family alone picks the path, so an owl can never be sent to a
-// camera endpoint. body is nil for bodiless POSTs.
-func deviceEndpoint(f Family, a action) (tmpl string, body []byte, err error) {
-	switch f {
-	case FamilyCamera:
-		switch a {
-		case actMotionOn:
-			return "/network/{net}/camera/{cam}/enable", nil, nil
-		case actMotionOff:
-			return "/network/{net}/camera/{cam}/disable", nil, nil
-		case actThumbnail:
-			return "/network/{net}/camera/{cam}/thumbnail", nil, nil
-		case actClip:
-			return "/network/{net}/camera/{cam}/clip", nil, nil
-		}
-	case FamilyOwl:
-		switch a {
-		case actMotionOn:
-			return "/api/v1/accounts/{acct}/networks/{net}/owls/{cam}/config", []byte(`{"enabled":true}`), nil
-		case actMotionOff:
-			return "/api/v1/accounts/{acct}/networks/{net}/owls/{cam}/config", []byte(`{"enabled":false}`), nil
-		case actThumbnail:
-			return "/api/v1/accounts/{acct}/networks/{net}/owls/{cam}/thumbnail", nil, nil
-		case actClip:
-			return "/api/v1/accounts/{acct}/networks/{net}/owls/{cam}/clip", nil, nil
-		}
-	case FamilyDoorbell:
-		switch a {
-		case actMotionOn:
-			return "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/enable", nil, nil
-		case actMotionOff:
-			return "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/disable", nil, nil
-		case actThumbnail:
-			return "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/thumbnail", nil, nil
-		case actClip:
-			return "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/clip", nil, nil
-		}
-	}
-	return "", nil, fmt.Errorf("blink: %s for a %q device: %w", a, f, ErrWrongFamily)
-}
 
 // Arm arms a network (system) and waits until Blink confirms it.
 func (c *Client) Arm(ctx context.Context, networkID int64) (*CommandResult, error) {
@@ -86,30 +35,31 @@ func (c *Client) Disarm(ctx context.Context, networkID int64) (*CommandResult, e
 
 // SetMotionDetection turns a device's motion detection on or off.
 func (c *Client) SetMotionDetection(ctx context.Context, d DeviceRef, enabled bool) (*CommandResult, error) {
-	a := actMotionOff
+	e := epMotionOff
 	if enabled {
-		a = actMotionOn
+		e = epMotionOn
 	}
-	return c.deviceCommand(ctx, d, a)
+	return c.deviceCommand(ctx, d, e)
 }
 
 // RequestThumbnail asks a device for a new still; download it with
 // ThumbnailPath once homescreen shows the new one.
 func (c *Client) RequestThumbnail(ctx context.Context, d DeviceRef) (*CommandResult, error) {
-	return c.deviceCommand(ctx, d, actThumbnail)
+	return c.deviceCommand(ctx, d, epThumbnail)
 }
 
 // RecordClip asks a device to record a clip; it shows up in MediaChanged.
 func (c *Client) RecordClip(ctx context.Context, d DeviceRef) (*CommandResult, error) {
-	return c.deviceCommand(ctx, d, actClip)
+	return c.deviceCommand(ctx, d, epClip)
 }
 
-func (c *Client) deviceCommand(ctx context.Context, d DeviceRef, a action) (*CommandResult, error) {
-	tmpl, body, err := deviceEndpoint(d.Family, a)
+// deviceCommand submits the family's POST for e (see familyRoutes) and waits.
+func (c *Client) deviceCommand(ctx context.Context, d DeviceRef, e endpoint) (*CommandResult, error) {
+	r, err := routeFor(d.Family, e)
 	if err != nil {
 		return nil, err
 	}
-	return c.command(ctx, tmpl, ids{net: d.NetworkID, cam: d.ID}, body)
+	return c.command(ctx, r.tmpl, ids{net: d.NetworkID, cam: d.ID}, r.body)
 }
 
 // errCommandDeadline is the context cause when CommandTimeout runs out.
@@ -208,10 +158,10 @@ func (c *Client) WaitCommand(ctx context.Context, networkID, commandID int64) (*
 	return st, nil
 }
 
-// waitCommand applies §3.12 exactly: success ⇔ complete && status_code 908;
-// any other status_code is a failure at once, complete or not; a body
-// without status_code is a failure; an empty body keeps polling; status_msg
-// is never read for the decision.
+// waitCommand applies Blink's command rules exactly: success ⇔ complete &&
+// status_code 908; any other status_code is a failure at once, complete or
+// not; a body without status_code is a failure; an empty body keeps polling;
+// status_msg is never read for the decision.
 func (c *Client) waitCommand(ctx context.Context, networkID, commandID int64) (*CommandStatus, error) {
 	if _, err := c.accountID(); err != nil {
 		return nil, err

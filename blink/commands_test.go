@@ -322,3 +322,32 @@ func TestWrongFamilyNeverReachesTheNetwork(t *testing.T) {
 		t.Errorf("%d requests reached the server", f.submits+f.polls)
 	}
 }
+
+// TestFamilyRoutesAreComplete: every family has a path for every endpoint,
+// each names its device, and no path is shared by two families.
+func TestFamilyRoutesAreComplete(t *testing.T) {
+	owner := map[string]Family{}
+	for _, f := range []Family{FamilyCamera, FamilyOwl, FamilyDoorbell} {
+		for e := range numEndpoints {
+			t.Run(string(f)+"/"+e.String(), func(t *testing.T) {
+				r, err := routeFor(f, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(r.tmpl, "{net}") || !strings.Contains(r.tmpl, "{cam}") {
+					t.Errorf("%s does not name the network and the device", r.tmpl)
+				}
+				if o, ok := owner[r.tmpl]; ok && o != f {
+					t.Errorf("%s serves %s and %s", r.tmpl, o, f)
+				}
+				owner[r.tmpl] = f
+			})
+		}
+	}
+	if _, err := routeFor("siren", epConfig); !errors.Is(err, ErrWrongFamily) {
+		t.Errorf("unknown family: %v, want ErrWrongFamily", err)
+	}
+	if _, err := routeFor(FamilyCamera, numEndpoints); !errors.Is(err, ErrWrongFamily) {
+		t.Errorf("unknown endpoint: %v, want ErrWrongFamily", err)
+	}
+}

@@ -285,7 +285,7 @@ type rawCommandStatus struct {
 }
 
 // decodeCommandStatus decodes one poll answer. An empty body (or JSON null)
-// gives (nil, nil): §3.12 says keep polling.
+// gives (nil, nil): Blink answers so while a command runs, so keep polling.
 func decodeCommandStatus(op string, body []byte) (*CommandStatus, error) {
 	t := bytes.TrimSpace(body)
 	if len(t) == 0 || string(t) == "null" {

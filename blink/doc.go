@@ -1,7 +1,8 @@
 // Package blink is the client for Blink's (Amazon) camera cloud: OAuth login
 // with 2FA, token persistence and refresh, typed account state, motion
 // clips, commands and downloads. It knows nothing of MQTT; the bridge package
-// builds on it. The facts it implements are in shared/docs/blink-api.md.
+// builds on it. The facts about Blink it relies on are in DEVELOPERS.md
+// ("Blink API notes").
 //
 // # Logging in
 //

@@ -14,9 +14,9 @@ import (
 const defaultMaxDownload = 64 << 20
 
 // ThumbnailPath returns the server path of a device's latest still from its
-// homescreen thumbnail (blink-api.md §3.7): a bare epoch becomes the v3 media
-// URL; a v3 URL ending in "&ext=" is used as-is; any other path gets ".jpg"
-// appended (legacy paths). An absolute URL is reduced to its path and query,
+// homescreen thumbnail, which comes in three forms: a bare epoch becomes the
+// v3 media URL; a v3 URL ending in "&ext=" is used as-is; any other path
+// gets ".jpg" appended (legacy paths). An absolute URL is reduced to its path and query,
 // so the bearer token only ever goes to the configured REST host. It returns
 // "" when the device has no thumbnail.
 func ThumbnailPath(accountID int64, d Device) string {
@@ -51,7 +51,7 @@ func ThumbnailPath(accountID int64, d Device) string {
 
 // MediaThumbnailPath normalises a media item's thumbnail path: the
 // "/api/v2/accounts/{acct}/media/thumb/{id}" form gets ".jpg" appended
-// (§3.6); other forms are returned unchanged.
+// (Blink serves it only so); other forms are returned unchanged.
 func MediaThumbnailPath(p string) string {
 	sp, ok := serverPath(strings.TrimSpace(p))
 	if !ok {
@@ -232,7 +232,7 @@ func pathTemplate(p string) string {
 const maxTemplateSegs = 12
 
 // mediaPathWord reports whether s is one of the fixed words of Blink's media
-// and thumbnail paths (blink-api.md §3.6, §3.7).
+// and thumbnail paths.
 func mediaPathWord(s string) bool {
 	switch s {
 	case "api", "media", "production", "accounts", "account", "networks", "network",

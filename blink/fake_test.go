@@ -28,13 +28,14 @@ func fakeConfig(cfg blinkfake.Config) blinkfake.Config {
 	return cfg
 }
 
-// newClient builds a client against srv with store (nil → empty memory store).
-func newClient(t *testing.T, srv *blinkfake.Server, store blink.TokenStore) *blink.Client {
+// newClient builds a client against srv with store (nil → empty memory
+// store), adjusted by tweaks.
+func newClient(t *testing.T, srv *blinkfake.Server, store blink.TokenStore, tweaks ...func(*blink.Options)) *blink.Client {
 	t.Helper()
 	if store == nil {
 		store = &blink.MemoryTokenStore{}
 	}
-	c, err := blink.New(blink.Options{
+	o := blink.Options{
 		OAuthURL:            srv.OAuthURL(),
 		RESTURL:             srv.RESTURL(),
 		Limiter:             rate.NewLimiter(rate.Inf, 1),
@@ -43,7 +44,11 @@ func newClient(t *testing.T, srv *blinkfake.Server, store blink.TokenStore) *bli
 		CommandPollInterval: 10 * time.Millisecond,
 		CommandTimeout:      10 * time.Second,
 		BusyRetryFor:        10 * time.Second,
-	})
+	}
+	for _, f := range tweaks {
+		f(&o)
+	}
+	c, err := blink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,80 +66,6 @@ func loggedIn(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Cli
 		Tier: srv.Config().Tier, AccountID: srv.AccountID(), HardwareID: "6F1C2B3A-4D5E-4F60-8172-93A4B5C6D7E8",
 	})
 	return srv, newClient(t, srv, store)
-}
-
-func TestFakeLogin(t *testing.T) {
-	tests := []struct {
-		name      string
-		cfg       blinkfake.Config
-		password  blink.Secret
-		codes     []blink.Secret
-		wantErr   error
-		wantCode  bool
-		wantChan  string
-		wantCodes int
-	}{
-		{name: "without 2FA", password: blink.TestPassword},
-		{name: "2FA via 412", cfg: blinkfake.Config{TwoFactor: true}, password: blink.TestPassword,
-			codes: []blink.Secret{blink.TestCode}, wantCode: true, wantCodes: 1},
-		{name: "2FA via 202 JSON", cfg: blinkfake.Config{TwoFactor: true, Use202: true}, password: blink.TestPassword,
-			codes: []blink.Secret{blink.TestCode}, wantCode: true, wantChan: "sms", wantCodes: 1},
-		{name: "2FA by e-mail, wrong code first", cfg: blinkfake.Config{TwoFactor: true, Use202: true, TwoFactorChannel: "email"},
-			password: blink.TestPassword, codes: []blink.Secret{"000000", blink.TestCode}, wantCode: true, wantChan: "email", wantCodes: 1},
-		{name: "wrong password", password: "not-the-password", wantErr: blink.ErrBadCredentials},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := blinkfake.New(t, fakeConfig(tc.cfg))
-			store := &blink.MemoryTokenStore{}
-			c := newClient(t, srv, store)
-			l, err := c.BeginLogin(t.Context(), fakeEmail, tc.password)
-			blink.NoteErr(err)
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if l.CodeRequired() != tc.wantCode {
-				t.Fatalf("CodeRequired = %v", l.CodeRequired())
-			}
-			if tc.wantChan != "" && l.Challenge().Channel != tc.wantChan {
-				t.Errorf("Channel = %q, want %q", l.Challenge().Channel, tc.wantChan)
-			}
-			for i, code := range tc.codes {
-				err := l.SubmitCode(t.Context(), code)
-				blink.NoteErr(err)
-				last := i == len(tc.codes)-1
-				if last && err != nil {
-					t.Fatalf("SubmitCode(right code): %v", err)
-				}
-				if !last && !errors.Is(err, blink.ErrInvalidCode) {
-					t.Fatalf("SubmitCode(wrong code) = %v, want ErrInvalidCode", err)
-				}
-			}
-			if !c.HasSession() || l.CodeRequired() {
-				t.Fatal("no session after login")
-			}
-			if got := srv.CodesSent(); got != tc.wantCodes {
-				t.Errorf("codes sent = %d, want %d", got, tc.wantCodes)
-			}
-			if srv.Logins() != 1 {
-				t.Errorf("logins = %d", srv.Logins())
-			}
-			saved, err := store.Load()
-			if err != nil || saved.Tier != srv.Config().Tier || saved.AccountID != srv.AccountID() {
-				t.Errorf("saved session tier %q acct %d, %v", saved.Tier, saved.AccountID, err)
-			}
-			hs, err := c.Homescreen(t.Context())
-			if err != nil || len(hs.Devices) == 0 {
-				t.Fatalf("Homescreen after login: %v", blink.NoteErr(err))
-			}
-		})
-	}
 }
 
 func TestFakeOperationsPerFamily(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Fuzz targets for the OAuth host's pages and answers (blink-api.md §2.2).
+// Fuzz targets for the OAuth host's pages and answers.
 
 // fuzzSecret stands in for a token or password in a fuzzed body. The code
 // under test never compares against it, so the fuzzer cannot learn to put it

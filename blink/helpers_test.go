@@ -29,25 +29,26 @@ const (
 	testVerifier = "verifier-never-logged"
 )
 
-// suiteSink collects every log line and every error string the suite produced.
-type suiteSink struct {
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (s *suiteSink) Write(p []byte) (int, error) {
+func (s *lockedBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.Write(p)
 }
 
-func (s *suiteSink) String() string {
+func (s *lockedBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
 
-var sink = &suiteSink{}
+// sink collects every log line and every error string the suite produced.
+var sink = &lockedBuffer{}
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// Request headers (blink-api.md §1.2). REST calls look like the app build
+// Request headers. REST calls look like the app build
 // blinkpy switched to after Blink's Jan 2024 406 wave; the OAuth web steps
 // look like Safari on an iPhone and the token endpoint like the iOS app.
 const (
@@ -350,7 +350,7 @@ func newStatusError(op string, r *response, kind error) *StatusError {
 	return e
 }
 
-// codeKind maps Blink's body "code"/"message" to a sentinel (§4.1), or nil.
+// codeKind maps Blink's body "code"/"message" to a sentinel, or nil.
 func codeKind(code int, message string) error {
 	switch {
 	case code == 700 || code == 1630 || strings.Contains(strings.ToLower(message), "not found"):

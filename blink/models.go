@@ -2,9 +2,9 @@ package blink
 
 import "time"
 
-// Family is a device family. It decides which endpoints a device uses
-// (blink-api.md §5); the client picks the path from it, so a call for one
-// family can never be sent to another family's endpoint.
+// Family is a device family. It decides which endpoints a device uses (Blink
+// numbers each family on its own); the client picks the path from it, so a
+// call for one family can never be sent to another family's endpoint.
 type Family string
 
 // Device families Blink has. Sync modules are not devices in this sense.
@@ -142,7 +142,7 @@ type CommandStatus struct {
 	StatusCode int // 908 = ok; anything else is a failure
 	StatusMsg  string
 	MediaID    int64
-	// HasStatusCode is false when the body had no status_code (a failure by §3.12).
+	// HasStatusCode is false when the body had no status_code (a failure).
 	HasStatusCode bool
 }
 

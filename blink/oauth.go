@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 )
 
-// OAuth endpoints (blink-api.md §2.2).
+// OAuth endpoints of the authorization-code + PKCE login.
 const (
 	authorizeTmpl = "/oauth/v2/authorize"
 	signinTmpl    = "/oauth/v2/signin"
@@ -208,7 +208,7 @@ func (e oauthError) badCredentials() bool {
 	return strings.Contains(e.Error.v, "invalid_user_credentials") || strings.Contains(e.ErrorCause.v, "invalid_user_credentials")
 }
 
-// signinOutcome maps the sign-in POST answer (blink-api.md §2.2 step 3).
+// signinOutcome maps the sign-in POST answer: 3xx signed in, 412/202 code needed, else an error.
 func (l *Login) signinOutcome(op string, resp *response) error {
 	s := resp.status
 	oe := parseOAuthError(resp.body)

@@ -13,7 +13,7 @@ type pkcePair struct {
 }
 
 // newPKCE returns a verifier of 32 random bytes (43 base64url characters)
-// and its challenge, both without padding (blink-api.md §2.2 step 0).
+// and its S256 challenge, both base64url without padding (RFC 7636).
 func newPKCE() pkcePair {
 	var b [32]byte
 	_, _ = rand.Read(b[:])

@@ -8,7 +8,7 @@ import (
 )
 
 // Cooldown after a 429/403 that carried no Retry-After: 60 s, doubling per
-// consecutive throttle, at most 30 min (blink-api.md §4.2). A Retry-After is
+// consecutive throttle, at most 30 min (Blink rarely sends one). A Retry-After is
 // honoured up to maxRetryAfter.
 const (
 	baseCooldown  = 60 * time.Second

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// OAuth client constants of the iOS app (blink-api.md §2.2).
+// OAuth client constants of the iOS app, which Blink's login requires.
 const (
 	oauthClientID    = "ios"
 	oauthScope       = "client"

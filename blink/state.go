@@ -10,13 +10,10 @@ import (
 	"time"
 )
 
-// Read-only endpoints (blink-api.md §3.3, §3.4, §3.13).
+// Read-only endpoints of the account (device configs are in familyRoutes).
 const (
-	homescreenTmpl     = "/api/v3/accounts/{acct}/homescreen"
-	mediaChangedTmpl   = "/api/v1/accounts/{acct}/media/changed"
-	cameraConfigTmpl   = "/network/{net}/camera/{cam}/config"
-	owlConfigTmpl      = "/api/v1/accounts/{acct}/networks/{net}/owls/{cam}/config"
-	doorbellConfigTmpl = "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/config"
+	homescreenTmpl   = "/api/v3/accounts/{acct}/homescreen"
+	mediaChangedTmpl = "/api/v1/accounts/{acct}/media/changed"
 	// sinceLayout is blinkpy's form of media/changed's "since".
 	sinceLayout = "2006-01-02T15:04:05+0000"
 )
@@ -58,7 +55,7 @@ func (c *Client) Homescreen(ctx context.Context) (*Homescreen, error) {
 	return hs, nil
 }
 
-// noteClientIDs keeps the Client-Id/User-Id headers of homescreen (§1.2);
+// noteClientIDs keeps the Client-Id/User-Id headers of homescreen;
 // OAuth token answers do not carry them.
 func (c *Client) noteClientIDs(h http.Header) {
 	cid, _ := strconv.ParseInt(h.Get("Client-Id"), 10, 64)
@@ -135,48 +132,36 @@ func (c *Client) MediaChanged(ctx context.Context, since time.Time) ([]Media, er
 
 // CameraConfig reads a sync-module camera's config and signals.
 func (c *Client) CameraConfig(ctx context.Context, d DeviceRef) (*CameraConfig, error) {
-	if d.Family != FamilyCamera {
-		return nil, fmt.Errorf("blink: CameraConfig of a %q device: %w", d.Family, ErrWrongFamily)
-	}
-	acct, err := c.accountID()
-	if err != nil {
-		return nil, err
-	}
-	cl, resp, err := c.get(ctx, cameraConfigTmpl, ids{acct: acct, net: d.NetworkID, cam: d.ID}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeCameraConfig(cl.op(), resp.body)
+	return deviceConfig(ctx, c, d, FamilyCamera, decodeCameraConfig)
 }
 
 // OwlConfig reads a Mini's config.
 func (c *Client) OwlConfig(ctx context.Context, d DeviceRef) (*OwlConfig, error) {
-	if d.Family != FamilyOwl {
-		return nil, fmt.Errorf("blink: OwlConfig of a %q device: %w", d.Family, ErrWrongFamily)
-	}
-	acct, err := c.accountID()
-	if err != nil {
-		return nil, err
-	}
-	cl, resp, err := c.get(ctx, owlConfigTmpl, ids{acct: acct, net: d.NetworkID, cam: d.ID}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeOwlConfig(cl.op(), resp.body)
+	return deviceConfig(ctx, c, d, FamilyOwl, decodeOwlConfig)
 }
 
 // DoorbellConfig reads a doorbell's config, its only source of telemetry.
 func (c *Client) DoorbellConfig(ctx context.Context, d DeviceRef) (*DoorbellConfig, error) {
-	if d.Family != FamilyDoorbell {
-		return nil, fmt.Errorf("blink: DoorbellConfig of a %q device: %w", d.Family, ErrWrongFamily)
+	return deviceConfig(ctx, c, d, FamilyDoorbell, decodeDoorbellConfig)
+}
+
+// deviceConfig GETs d's config endpoint, which must be of family want (each
+// family's config has its own shape), and decodes it.
+func deviceConfig[T any](ctx context.Context, c *Client, d DeviceRef, want Family, decode func(op string, body []byte) (*T, error)) (*T, error) {
+	if d.Family != want {
+		return nil, fmt.Errorf("blink: %s config of a %q device: %w", want, d.Family, ErrWrongFamily)
+	}
+	r, err := routeFor(d.Family, epConfig)
+	if err != nil {
+		return nil, err
 	}
 	acct, err := c.accountID()
 	if err != nil {
 		return nil, err
 	}
-	cl, resp, err := c.get(ctx, doorbellConfigTmpl, ids{acct: acct, net: d.NetworkID, cam: d.ID}, nil)
+	cl, resp, err := c.get(ctx, r.tmpl, ids{acct: acct, net: d.NetworkID, cam: d.ID}, nil)
 	if err != nil {
 		return nil, err
 	}
-	return decodeDoorbellConfig(cl.op(), resp.body)
+	return decode(cl.op(), resp.body)
 }

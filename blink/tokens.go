@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/internal/atomicfile"
 )
 
 // ErrNoTokens is returned by TokenStore.Load when nothing was saved yet. It
@@ -119,7 +121,13 @@ func (s FileTokenStore) Save(t Tokens) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.Path, b)
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o700); err != nil {
+		return fmt.Errorf("blink: create state directory: %w", err)
+	}
+	if err := atomicfile.Write(s.Path, b, 0o600); err != nil {
+		return fmt.Errorf("blink: save tokens: %w", err)
+	}
+	return nil
 }
 
 // encodeTokenFile is the on-disk form of t.
@@ -139,45 +147,6 @@ func encodeTokenFile(t Tokens) ([]byte, error) {
 		return nil, fmt.Errorf("blink: encode tokens: %w", err)
 	}
 	return append(b, '\n'), nil
-}
-
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("blink: create state directory: %w", err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("blink: write token file: %w", err)
-	}
-	// Make the rename durable; not every platform can fsync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }
 
 // MemoryTokenStore keeps Tokens in memory (tests, demo mode). The zero value

@@ -15,7 +15,7 @@ type Account struct {
 }
 
 // Network is one Blink system. SyncModule is nil for a standalone network
-// (a Mini or doorbell without sync module, blink-api.md §3.3).
+// (a Mini or doorbell that talks to Blink over its own Wi-Fi).
 type Network struct {
 	ID         int64
 	Name       string
@@ -37,13 +37,16 @@ type SyncModule struct {
 	Status             string // online, offline
 	WiFiBars           int
 	LocalStorageStatus string // active, unavailable
-	// LastHeartbeat is homescreen's last_hb; it moves when a command on the
-	// network completes (so homescreen is stable between polls otherwise).
+	// LastHeartbeat is homescreen's last_hb. While the module is online it
+	// moves once a minute on the clock (at a second of the minute fixed by
+	// its id) and when a command on the network completes; offline, it stays.
 	LastHeartbeat time.Time
 }
 
 // Device is a camera, Mini (owl) or doorbell as the fake stores it.
 type Device struct {
+	// ID is unique within the family: Blink numbers each family on its
+	// own, so a camera and a Mini may share one (give it explicitly).
 	ID              int64
 	NetworkID       int64
 	Family          blink.Family // decides the homescreen array and the endpoints
@@ -65,8 +68,7 @@ type Device struct {
 	// changes when a new thumbnail exists.
 	ThumbnailTS int64
 	// LegacyThumbnail makes homescreen show the pre-2022 thumbnail path
-	// (blink-api.md §3.7 form 1, fetched with ".jpg" appended) instead of
-	// the v3 URL.
+	// (fetched with ".jpg" appended) instead of the v3 URL.
 	LegacyThumbnail bool
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -78,6 +80,7 @@ type Media struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	DeviceID  int64
+	Family    blink.Family // of the device that recorded it
 	NetworkID int64
 	Source    string // pir, liveview, snapshot
 	Deleted   bool
@@ -87,7 +90,8 @@ type Media struct {
 	Clip      string
 }
 
-// ID ranges; families share the device range so an id never names two things.
+// ID ranges; generated devices of all families share one range, so only an
+// explicit id names two devices.
 const (
 	firstNetworkID    = 410_000_000
 	firstSyncModuleID = 520_000_000

@@ -1,14 +1,15 @@
 // Package blinkfake is a stateful fake of Blink's cloud: the OAuth host
 // (authorization code + PKCE login with optional 2FA, token refresh) and the
 // REST host (homescreen, media/changed, commands, configs, live view,
-// downloads) as described in blink-api.md. It serves its own JSON, written
-// from the doc and independent of package blink's decoders, so tests against
-// it check the client rather than echo it.
+// downloads) as DEVELOPERS.md's "Blink API notes" describe them. It serves
+// its own JSON, independent of package blink's decoders, so tests against it
+// check the client rather than echo it.
 //
 // It is used by unit tests, the bridge's end-to-end tests, benchmarks and the
 // daemon's demo mode, so it works with a nil testing.TB (Start), bounds its
 // memory (media, commands, sessions, tokens) and is safe for concurrent use.
-// It owns only its two httptest servers on 127.0.0.1.
+// It owns only its two plain net/http servers on 127.0.0.1 and does not
+// import package testing, so the demo binary links no test code.
 //
 // # Hosts
 //
@@ -26,8 +27,10 @@
 // and three cameras each (catalina/xt2), doorbell "Front Door" on Home, and a
 // standalone Mini "Living Room" on its own network. Config.Networks ×
 // DevicesPerNetwork (+ StandaloneNetworks) generates a deterministic mix;
-// Config.Account sets it explicitly. IDs of networks, sync modules and
-// devices never collide.
+// Config.Account sets it explicitly. Generated ids never collide; an
+// explicit account may give devices of different families one id, as Blink
+// numbers each family on its own. Devices are then named by a blink.DeviceRef
+// (TriggerMotionOn, DeviceAt, …): the id-only methods refuse a shared id.
 //
 // # Commands
 //
@@ -57,11 +60,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -77,6 +78,9 @@ type Config struct {
 	Code             string // default "123456"
 	TwoFactorChannel string // "sms" (default) or "email"
 	Use202           bool
+	// SigninStatus is the answer to a right password without 2FA: a
+	// redirect to authorize with 302 (default) or 303.
+	SigninStatus int
 
 	Tier      string // default "u011"; any [a-z0-9]{3,4}
 	AccountID int64  // default 10001001
@@ -143,6 +147,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TwoFactorChannel == "" {
 		c.TwoFactorChannel = "sms"
 	}
+	if c.SigninStatus == 0 {
+		c.SigninStatus = http.StatusFound
+	}
+	if c.SigninStatus != http.StatusFound && c.SigninStatus != http.StatusSeeOther {
+		return c, fmt.Errorf("blinkfake: SigninStatus %d is not 302 or 303", c.SigninStatus)
+	}
 	if c.Tier == "" {
 		c.Tier = "u011"
 	}
@@ -185,20 +195,20 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Server is the running fake: two httptest servers sharing one account state.
+// Server is the running fake: two HTTP servers sharing one account state.
 type Server struct {
-	tb     testing.TB
+	tb     TB
 	cfg    Config
-	oauth  *httptest.Server
-	rest   *httptest.Server
+	oauth  *localServer
+	rest   *localServer
 	closed chan struct{}
 	once   sync.Once
 
 	mu       sync.Mutex
 	networks map[int64]*Network
 	netOrder []int64
-	devices  map[int64]*Device
-	devOrder []int64
+	devices  map[devKey]*Device
+	devOrder []devKey
 	ids      map[int64]bool
 	netSeq   int64
 	devSeq   int64
@@ -218,6 +228,7 @@ type Server struct {
 	codes    map[string]*authCode
 	access   map[string]time.Time // access token → expiry
 	refresh  map[string]bool
+	issued   []string // secrets handed out, newest last (Secrets)
 
 	counts      map[string]int
 	total       int
@@ -240,7 +251,7 @@ type Server struct {
 // New starts a fake with cfg. With a non-nil tb, a bad Config fails the test
 // and Close is registered with tb.Cleanup; with a nil tb a bad Config panics
 // (use Start to get an error instead).
-func New(tb testing.TB, cfg Config) *Server {
+func New(tb TB, cfg Config) *Server {
 	if tb != nil {
 		tb.Helper()
 	}
@@ -257,11 +268,11 @@ func New(tb testing.TB, cfg Config) *Server {
 	return s
 }
 
-// Start is New for callers without a testing.TB (demo mode): the caller
-// must Close the server.
+// Start is New for callers without a TB (demo mode): the caller must Close
+// the server.
 func Start(cfg Config) (*Server, error) { return start(nil, cfg) }
 
-func start(tb testing.TB, cfg Config) (*Server, error) {
+func start(tb TB, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -271,7 +282,7 @@ func start(tb testing.TB, cfg Config) (*Server, error) {
 		cfg:      cfg,
 		closed:   make(chan struct{}),
 		networks: map[int64]*Network{},
-		devices:  map[int64]*Device{},
+		devices:  map[devKey]*Device{},
 		ids:      map[int64]bool{},
 		netSeq:   firstNetworkID,
 		devSeq:   firstDeviceID,
@@ -299,8 +310,13 @@ func start(tb testing.TB, cfg Config) (*Server, error) {
 	if err := s.load(acct); err != nil {
 		return nil, err
 	}
-	s.oauth = httptest.NewServer(s.OAuthHandler())
-	s.rest = httptest.NewServer(s.RESTHandler())
+	if s.oauth, err = serveLocal(s.OAuthHandler()); err != nil {
+		return nil, err
+	}
+	if s.rest, err = serveLocal(s.RESTHandler()); err != nil {
+		s.oauth.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -340,14 +356,14 @@ func (s *Server) Close() {
 }
 
 // OAuthURL is the OAuth host's base URL (for blink.Options.OAuthURL).
-func (s *Server) OAuthURL() string { return s.oauth.URL }
+func (s *Server) OAuthURL() string { return s.oauth.url }
 
 // RESTURL is the REST template "http://127.0.0.1:PORT/{tier}" (for
 // blink.Options.RESTURL).
-func (s *Server) RESTURL() string { return s.rest.URL + "/{tier}" }
+func (s *Server) RESTURL() string { return s.rest.url + "/{tier}" }
 
 // RESTBase is the REST base URL for one tier, e.g. RESTBase("prod").
-func (s *Server) RESTBase(tier string) string { return s.rest.URL + "/" + tier }
+func (s *Server) RESTBase(tier string) string { return s.rest.url + "/" + tier }
 
 // Config returns the effective configuration (defaults filled in).
 func (s *Server) Config() Config { return s.cfg }
@@ -385,32 +401,6 @@ func (s *Server) errorf(format string, args ...any) {
 
 // ---- control ----
 
-func (s *Server) addDevice(d Device, now time.Time) (Device, error) {
-	if d.ID != 0 && s.ids[d.ID] {
-		return Device{}, fmt.Errorf("blinkfake: duplicate id %d", d.ID)
-	}
-	if _, ok := s.networks[d.NetworkID]; !ok {
-		return Device{}, fmt.Errorf("blinkfake: device %q: unknown network %d", d.Name, d.NetworkID)
-	}
-	if d.ID != 0 {
-		s.ids[d.ID] = true
-	}
-	s.fillDevice(&d, now)
-	s.ids[d.ID] = true
-	s.devices[d.ID] = &d
-	s.devOrder = append(s.devOrder, d.ID)
-	return d, nil
-}
-
-// AddDevice adds a device to an existing network and returns it with the
-// zero fields filled in (ID, serial, signals, …).
-func (s *Server) AddDevice(d Device) (Device, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	return s.addDevice(d, s.now())
-}
-
 // AddNetwork adds a network (with a sync module unless SyncModule is nil).
 func (s *Server) AddNetwork(n Network) (Network, error) {
 	s.mu.Lock()
@@ -432,45 +422,6 @@ func (s *Server) AddNetwork(n Network) (Network, error) {
 	return cloneNetwork(&n), nil
 }
 
-// RemoveDevice deletes a device from the account (it disappears from
-// homescreen; its media stay).
-func (s *Server) RemoveDevice(id int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	if _, ok := s.devices[id]; !ok {
-		return fmt.Errorf("blinkfake: no device %d", id)
-	}
-	delete(s.devices, id)
-	s.devOrder = slices.DeleteFunc(s.devOrder, func(x int64) bool { return x == id })
-	return nil
-}
-
-// SetDeviceStatus sets the status of a device or sync module: "offline", or
-// "online" (which becomes "done" for cameras and doorbells, Blink's word for
-// an idle reachable camera), or any raw value.
-func (s *Server) SetDeviceStatus(id int64, status string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	now := s.now().Truncate(time.Second)
-	if d, ok := s.devices[id]; ok {
-		if status == "online" {
-			status = onlineWord(d.Family)
-		}
-		d.Status = status
-		d.UpdatedAt = now
-		return nil
-	}
-	for _, n := range s.networks {
-		if n.SyncModule != nil && n.SyncModule.ID == id {
-			n.SyncModule.Status = status
-			return nil
-		}
-	}
-	return fmt.Errorf("blinkfake: no device or sync module %d", id)
-}
-
 // SetArmed changes a network's armed state directly (no command).
 func (s *Server) SetArmed(networkID int64, armed bool) error {
 	s.mu.Lock()
@@ -483,64 +434,6 @@ func (s *Server) SetArmed(networkID int64, armed bool) error {
 	n.Armed = armed
 	n.UpdatedAt = s.now().Truncate(time.Second)
 	return nil
-}
-
-// SetEnabled changes a device's motion detection directly (no command).
-func (s *Server) SetEnabled(deviceID int64, enabled bool) error {
-	return s.touchDevice(deviceID, func(d *Device) { d.Enabled = enabled })
-}
-
-// SetBattery sets a device's battery field ("ok", "low", or "" for mains).
-func (s *Server) SetBattery(deviceID int64, battery string) error {
-	return s.touchDevice(deviceID, func(d *Device) {
-		d.Battery = battery
-		if d.HasSignals {
-			d.BatteryBars = 3
-			if battery == "low" {
-				d.BatteryBars = 1
-			}
-		}
-	})
-}
-
-// touchDevice changes one device under the lock, stamps its updated_at and
-// wakes waiters.
-func (s *Server) touchDevice(id int64, f func(*Device)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	d, ok := s.devices[id]
-	if !ok {
-		return fmt.Errorf("blinkfake: no device %d", id)
-	}
-	f(d)
-	d.UpdatedAt = s.now().Truncate(time.Second)
-	return nil
-}
-
-// TriggerMotion records a clip for the device as if it had seen motion:
-// a media item (created_at = now; source "pir" when empty, or "liveview",
-// "snapshot") and a new thumbnail. An unknown device fails the test (or
-// returns a zero Media without one). With Config.MotionRequiresArmed a "pir"
-// trigger on a disarmed network or disabled device records nothing.
-func (s *Server) TriggerMotion(deviceID int64, source string) Media {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	d, ok := s.devices[deviceID]
-	if !ok {
-		s.errorf("blinkfake: TriggerMotion: no device %d", deviceID)
-		return Media{}
-	}
-	if source == "" {
-		source = "pir"
-	}
-	if s.cfg.MotionRequiresArmed && source == "pir" && (!d.Enabled || !s.networks[d.NetworkID].Armed) {
-		return Media{}
-	}
-	now := s.now()
-	s.bumpThumbnail(d, now)
-	return *s.addMedia(d, source, now)
 }
 
 // DeleteMedia flags a media item deleted (it reappears in the changed feed).
@@ -693,26 +586,14 @@ func (s *Server) Networks() []Network {
 	return out
 }
 
-// Device returns a snapshot of a device.
-func (s *Server) Device(id int64) (Device, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceAll()
-	d, ok := s.devices[id]
-	if !ok {
-		return Device{}, false
-	}
-	return *d, true
-}
-
 // Devices returns snapshots of every device in account order.
 func (s *Server) Devices() []Device {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advanceAll()
 	out := make([]Device, 0, len(s.devOrder))
-	for _, id := range s.devOrder {
-		out = append(out, *s.devices[id])
+	for _, k := range s.devOrder {
+		out = append(out, *s.devices[k])
 	}
 	return out
 }

@@ -13,8 +13,8 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -305,24 +305,9 @@ func (h hs) armed(id int64) bool {
 	return false
 }
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is a clock for Config.Now at a fixed start.
+func newClock() *blinkfake.Clock {
+	return blinkfake.NewClock(time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC))
 }
 
 // ---- login ----
@@ -335,6 +320,7 @@ func TestLoginFlows(t *testing.T) {
 		wantCodes  int
 	}{
 		{"no 2FA", blinkfake.Config{}, http.StatusFound, 0},
+		{"no 2FA, 303", blinkfake.Config{SigninStatus: http.StatusSeeOther}, http.StatusSeeOther, 0},
 		{"2FA 412", blinkfake.Config{TwoFactor: true}, http.StatusPreconditionFailed, 1},
 		{"2FA 202", blinkfake.Config{TwoFactor: true, Use202: true}, http.StatusAccepted, 1},
 		{"2FA 202 email", blinkfake.Config{TwoFactor: true, Use202: true, TwoFactorChannel: "email"}, http.StatusAccepted, 1},
@@ -382,6 +368,12 @@ func TestLoginFlows(t *testing.T) {
 			}
 			if srv.Logins() != 1 || srv.CodesSent() != tc.wantCodes {
 				t.Errorf("Logins = %d, CodesSent = %d; want 1, %d", srv.Logins(), srv.CodesSent(), tc.wantCodes)
+			}
+			handed := srv.Secrets()
+			for _, want := range []string{c.csrf, tok.AccessToken, tok.RefreshToken} {
+				if !slices.Contains(handed, want) {
+					t.Errorf("Secrets() lacks a secret the client got (%d listed)", len(handed))
+				}
 			}
 			c.token = tok.AccessToken
 			r = c.restTier("prod", "GET", "/api/v1/users/tier_info", nil)
@@ -1047,15 +1039,22 @@ func TestLegacyLoginRetired(t *testing.T) {
 	}
 }
 
+// TestHomescreenStableBetweenPolls: without events only the sync modules'
+// heartbeats move.
 func TestHomescreenStableBetweenPolls(t *testing.T) {
 	clock := newClock()
 	_, c := authed(t, blinkfake.Config{Now: clock.Now})
+	lastHB := regexp.MustCompile(`"last_hb":"[^"]*"`)
 	get := func() []byte {
 		return c.rest("GET", fmt.Sprintf("/api/v3/accounts/%d/homescreen", c.srv.AccountID()), nil).body
 	}
 	a := get()
 	clock.Add(10 * time.Minute)
-	if b := get(); !bytes.Equal(a, b) {
-		t.Error("homescreen changed without any event")
+	b := get()
+	if bytes.Equal(a, b) {
+		t.Error("ten minutes passed and no heartbeat moved")
+	}
+	if !bytes.Equal(lastHB.ReplaceAll(a, nil), lastHB.ReplaceAll(b, nil)) {
+		t.Error("homescreen changed beyond last_hb without any event")
 	}
 }

@@ -22,7 +22,7 @@ const (
 	cmdLiveview      = "lv_relay"
 )
 
-// Command status codes the fake emits (blink-api.md §3.12).
+// Command status codes the fake emits in command status answers.
 const (
 	// StatusOK is Blink's status_code for a command that is running or done.
 	StatusOK = 908
@@ -82,12 +82,13 @@ type child struct {
 type CommandInfo struct {
 	ID          int64
 	NetworkID   int64
-	DeviceID    int64  // 0 for arm/disarm
-	Command     string // arm, disarm, device_motion_enable, config_set, thumbnail, clip, …
-	State       string // running, done, failed, cancelled
-	Polls       int    // status polls seen
-	StatusCode  int    // 908 unless it failed
-	MediaID     int64  // clip commands, once done
+	DeviceID    int64        // 0 for arm/disarm
+	Family      blink.Family // the device's family; "" for arm/disarm
+	Command     string       // arm, disarm, device_motion_enable, config_set, thumbnail, clip, …
+	State       string       // running, done, failed, cancelled
+	Polls       int          // status polls seen
+	StatusCode  int          // 908 unless it failed
+	MediaID     int64        // clip commands, once done
 	CreatedAt   time.Time
 	CompletedAt time.Time
 }
@@ -98,7 +99,7 @@ func (c *command) info() CommandInfo {
 		code = c.fail.code
 	}
 	return CommandInfo{
-		ID: c.id, NetworkID: c.networkID, DeviceID: c.deviceID, Command: c.kind,
+		ID: c.id, NetworkID: c.networkID, DeviceID: c.deviceID, Family: c.family, Command: c.kind,
 		State: c.state.String(), Polls: c.polls, StatusCode: code, MediaID: c.mediaID,
 		CreatedAt: c.createdAt, CompletedAt: c.completedAt,
 	}
@@ -122,9 +123,9 @@ func (s *Server) submit(netID int64, d *Device, kind string, full bool) *command
 		c.fail = failSpec{code: StatusDeviceOffline, msg: "Sync module is offline"}
 	}
 	if kind == cmdArm || kind == cmdDisarm {
-		for _, id := range s.devOrder {
-			if dd := s.devices[id]; dd.NetworkID == netID && dd.Family == blink.FamilyCamera {
-				c.children = append(c.children, child{id: s.cmdSeq, deviceID: id})
+		for _, k := range s.devOrder {
+			if dd := s.devices[k]; dd.NetworkID == netID && dd.Family == blink.FamilyCamera {
+				c.children = append(c.children, child{id: s.cmdSeq, deviceID: k.id})
 				s.cmdSeq++
 			}
 		}
@@ -170,7 +171,7 @@ func (s *Server) advance(c *command, polled bool) {
 	if c.polls >= s.cfg.CommandPolls || byTime {
 		if c.kind == cmdLiveview && c.fail.code == 0 {
 			// a live view "completes" when the stream is up and runs until
-			// /done/ or its duration ends (blink-api.md §3.12)
+			// /done/ or its duration ends, as Blink's live views do
 			if c.liveSince.IsZero() {
 				c.liveSince = now
 			}
@@ -180,10 +181,12 @@ func (s *Server) advance(c *command, polled bool) {
 	}
 }
 
-// advanceAll completes commands whose CommandDelay has passed and ends live
-// views whose duration is over.
+// advanceAll moves the account on to the clock's now: sync module
+// heartbeats, commands whose CommandDelay has passed, live views whose
+// duration is over.
 func (s *Server) advanceAll() {
 	now := s.now()
+	s.beat(now)
 	for _, c := range s.inFlight {
 		if s.cfg.CommandDelay > 0 {
 			s.advance(c, false)
@@ -216,7 +219,7 @@ func (s *Server) finish(c *command, now time.Time) {
 		}
 		return
 	}
-	d, ok := s.devices[c.deviceID]
+	d, ok := s.devices[devKey{c.family, c.deviceID}]
 	if !ok {
 		return
 	}
@@ -250,7 +253,7 @@ func (s *Server) addMedia(d *Device, source string, now time.Time) *Media {
 	now = now.Truncate(time.Second)
 	m := &Media{
 		ID: s.mediaSeq, CreatedAt: now, UpdatedAt: now,
-		DeviceID: d.ID, NetworkID: d.NetworkID, Source: source,
+		DeviceID: d.ID, Family: d.Family, NetworkID: d.NetworkID, Source: source,
 	}
 	s.mediaSeq++
 	a := s.cfg.AccountID

@@ -66,9 +66,12 @@ const (
 // "media" every name starting "media_" (likewise "camera", "owl",
 // "doorbell", "command"), and globs like "*_clip" work.
 //
-// A matching request first waits Delay (real time). Then, with Status set,
-// the fault answers instead of the fake (Body, or a Blink-like default body
-// for the status; RetryAfter as a Retry-After header) and no state changes.
+// Skip lets that many matching requests pass before the fault applies (a
+// fault on the second authorize, say). A matching request first waits Delay
+// (real time) and until Hold is closed (a test sees it arrive with WaitFor
+// and Count, then releases it). Then, with Status set, the fault answers
+// instead of the fake (Body, or a Blink-like default body for the status;
+// RetryAfter as a Retry-After header) and no state changes.
 // Without Status the fake answers normally. Truncate cuts the body in half
 // (Content-Length matches the cut body); Malformed replaces it with invalid
 // JSON. The request is counted either way.
@@ -86,6 +89,8 @@ type Fault struct {
 	// Location is sent as the Location header: with a 3xx Status the fault
 	// is a redirect, for example to a server that must never see a token.
 	Location string
+	Skip     int             // matching requests let through first
+	Hold     <-chan struct{} // nil, or held until closed
 }
 
 // malformedBody is what a Malformed fault sends: JSON cut mid-object, then junk.
@@ -151,6 +156,10 @@ func (s *Server) takeFault(name, host string) *Fault {
 		if !faultMatches(f.Endpoint, name, host) {
 			continue
 		}
+		if f.Skip > 0 {
+			f.Skip-- // this request passes this fault; a later one may still match
+			continue
+		}
 		c := *f
 		if f.Count > 0 {
 			f.Count--
@@ -196,7 +205,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	rec := &statusRecorder{ResponseWriter: w}
 	w = rec
 	entry := Request{Time: s.now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Endpoint: rt.name, UserAgent: r.UserAgent()}
+		Endpoint: rt.name, UserAgent: r.UserAgent(), Origin: r.Header.Get("Origin"),
+		Referer: r.Referer(), AppBuild: r.Header.Get("APP-BUILD")}
 	defer func() {
 		entry.Status = rec.status
 		s.logRequest(entry)
@@ -247,13 +257,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return
-		case <-s.closed:
+		if !await(s, r, t.C) {
 			return
 		}
+	}
+	if f.Hold != nil && !await(s, r, f.Hold) {
+		return
 	}
 	if f.Drop {
 		panic(http.ErrAbortHandler)
@@ -281,6 +290,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, host string, rt r
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(body)
+}
+
+// await waits for ch; false when the request or the fake ended first.
+func await[T any](s *Server, r *http.Request, ch <-chan T) bool {
+	select {
+	case <-ch:
+		return true
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
+	return false
 }
 
 func (s *Server) faultResponse(w http.ResponseWriter, f *Fault, host string) {

@@ -187,6 +187,34 @@ func TestFaultDelay(t *testing.T) {
 	}
 }
 
+func TestFaultSkipAndHold(t *testing.T) {
+	srv, c := authed(t, blinkfake.Config{})
+	path := fmt.Sprintf("/api/v3/accounts/%d/homescreen", srv.AccountID())
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Status: 503, Skip: 2})
+	var got []int
+	for range 4 {
+		got = append(got, c.rest("GET", path, nil).status)
+	}
+	if want := []int{200, 200, 503, 200}; !slices.Equal(got, want) {
+		t.Errorf("statuses %v, want %v (two let through, then the fault once)", got, want)
+	}
+
+	hold := make(chan struct{})
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpHomescreen, Hold: hold})
+	answered := make(chan int, 1)
+	go func() { answered <- c.rest("GET", path, nil).status }()
+	waitCounted(t, srv, blinkfake.EpHomescreen, 5)
+	select {
+	case st := <-answered:
+		t.Fatalf("held request answered %d before the release", st)
+	default:
+	}
+	close(hold)
+	if st := <-answered; st != 200 {
+		t.Errorf("released request: %d, want the fake's 200", st)
+	}
+}
+
 func TestDelayEndsOnClose(t *testing.T) {
 	srv, err := blinkfake.Start(blinkfake.Config{})
 	if err != nil {

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
 // parseSince reads media/changed's since in every form clients send
-// (blink-api.md §3.4): "2026-03-01T17:00:00+0000" (also with the "+" turned
+// (Blink accepts them all): "2026-03-01T17:00:00+0000" (also with the "+" turned
 // into a space by unencoded sending), "2026-03-01T17:00:00.000Z",
 // "2026-03-01 17:00:00", RFC 3339 with "+00:00", a date alone, or epoch
 // seconds. Empty means the beginning of time.
@@ -95,6 +97,17 @@ func (c *imageCache) jpegFor(a, b int64) []byte {
 	c.m[key] = out
 	c.mu.Unlock()
 	return out
+}
+
+// imageSeed keeps the pictures of a camera and a Mini sharing an id apart.
+func imageSeed(k devKey) int64 {
+	switch k.family {
+	case blink.FamilyCamera:
+		return k.id
+	case blink.FamilyOwl:
+		return k.id + 1_000_000_007 // odd, so the low bits (the colour) differ
+	}
+	return k.id + 2_000_000_011
 }
 
 // clipMP4 is a small MP4-looking file: an ftyp box, then an mdat box whose

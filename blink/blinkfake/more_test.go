@@ -359,7 +359,17 @@ func TestWaitAndRequestLog(t *testing.T) {
 		t.Error("WaitCount ignored a cancelled context")
 	}
 
+	hdr := map[string]string{"Origin": "https://example.test", "Referer": "https://example.test/oauth/v2/signin"}
+	c.do("POST", srv.OAuthURL()+"/oauth/v2/signin", nil, hdr)
+	c.do("GET", srv.RESTBase("prod")+"/api/v1/users/tier_info", nil, map[string]string{"APP-BUILD": "IOS_8854"})
 	reqs := srv.Requests()
+	if r := reqs[len(reqs)-2]; r.Endpoint != blinkfake.EpSignin || r.Origin != hdr["Origin"] || r.Referer != hdr["Referer"] {
+		t.Errorf("sign-in request logged as %+v, want its Origin and Referer", r)
+	}
+	if r := reqs[len(reqs)-1]; r.Endpoint != blinkfake.EpTierInfo || r.AppBuild != "IOS_8854" {
+		t.Errorf("tier_info request logged as %+v, want its APP-BUILD", r)
+	}
+	reqs = reqs[:len(reqs)-2]
 	last := reqs[len(reqs)-1]
 	if last.Endpoint != blinkfake.EpMediaChanged || last.Status != 200 || last.Query != "page=2" ||
 		!strings.HasPrefix(last.Path, "/"+srv.Config().Tier+"/") || last.UserAgent == "" {

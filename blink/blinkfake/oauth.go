@@ -10,6 +10,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -160,6 +161,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		created: now, hardwareID: q.Get("hardware_id"), challenge: q.Get("code_challenge"),
 		state: state, csrf: randText(),
 	}
+	s.handOut(id, s.sessions[id].csrf)
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	w.Header().Set("Location", "/oauth/v2/signin")
@@ -182,6 +184,7 @@ func (s *Server) authorizeCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := randText()
+	s.handOut(code)
 	s.codes[code] = &authCode{challenge: sess.challenge, hardwareID: sess.hardwareID, expires: s.now().Add(codeTTL)}
 	state := sess.state
 	s.mu.Unlock()
@@ -278,7 +281,7 @@ func (s *Server) handleSignin(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.TwoFactor {
 		sess.authenticated = true
 		w.Header().Set("Location", "/oauth/v2/authorize")
-		w.WriteHeader(http.StatusFound)
+		w.WriteHeader(s.cfg.SigninStatus)
 		return
 	}
 	sess.awaiting2FA = true
@@ -422,6 +425,7 @@ func (s *Server) issueTokens() wireToken {
 	}
 	at := s.jwtish("access", now)
 	rt := s.jwtish("refresh", now)
+	s.handOut(at, rt)
 	s.access[at] = now.Add(s.cfg.AccessTokenTTL)
 	s.refresh[rt] = true
 	return wireToken{AccessToken: at, RefreshToken: rt, TokenType: "Bearer",
@@ -450,6 +454,26 @@ func (s *Server) validAccess(r *http.Request) bool {
 	}
 	exp, ok := s.access[tok]
 	return ok && s.now().Before(exp)
+}
+
+// maxIssued bounds the secrets Secrets remembers.
+const maxIssued = 1000
+
+// handOut remembers secrets the fake gave a client. Caller holds mu.
+func (s *Server) handOut(secrets ...string) {
+	s.issued = append(s.issued, secrets...)
+	if over := len(s.issued) - maxIssued; over > 0 {
+		s.issued = slices.Delete(s.issued, 0, over)
+	}
+}
+
+// Secrets returns the newest secrets (up to 1000) the fake handed out:
+// session cookies, CSRF tokens, authorization codes, access and refresh
+// tokens — for tests that scan logs and errors for leaks.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.issued)
 }
 
 // IssueTokens mints a token pair without the login dance, for tests that

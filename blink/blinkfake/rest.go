@@ -61,8 +61,8 @@ func (s *Server) restRoutes() []restRoute {
 		r(get, "api/v2/accounts/{a}/media/thumb/{file}", EpMediaThumbnail, s.handleV2Media),
 		r(get, "api/v2/accounts/{a}/media/clip/{file}", EpMediaClip, s.handleV2Media),
 		media,
-		r(get, "media/{env}/account/{a}/network/{n}/camera/{dev}/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail),
-		r(get, "media/{env}/account/{a}/network/{n}/owl/{dev}/thumbnail/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail),
+		r(get, "media/{env}/account/{a}/network/{n}/camera/{dev}/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail(blink.FamilyCamera)),
+		r(get, "media/{env}/account/{a}/network/{n}/owl/{dev}/thumbnail/{file}", EpDeviceThumbnail, s.handleLegacyThumbnail(blink.FamilyOwl)),
 		r(post, acct+"state/arm", EpArm, s.handleArm),
 		r(post, acct+"state/disarm", EpDisarm, s.handleArm),
 		r(post, "network/{n}/update", EpNetworkUpdate, s.handleNetworkUpdate),
@@ -237,9 +237,9 @@ func (s *Server) handleMediaDelete(w http.ResponseWriter, r *http.Request, _ par
 	writeJSON(w, http.StatusOK, apiError{Message: "Successfully deleted media", Code: 711})
 }
 
-// mediaFile serves a media item's thumbnail or clip; dev is 0 when the path
-// does not name a device.
-func (s *Server) mediaFile(w http.ResponseWriter, file string, dev int64) {
+// mediaFile serves a media item's thumbnail or clip; dev is nil when the
+// path does not name a device.
+func (s *Server) mediaFile(w http.ResponseWriter, file string, dev *devKey) {
 	var (
 		id  int64
 		err error
@@ -259,7 +259,7 @@ func (s *Server) mediaFile(w http.ResponseWriter, file string, dev int64) {
 	if err == nil {
 		m = s.findMedia(id)
 	}
-	ok := m != nil && !m.Deleted && (dev == 0 || m.DeviceID == dev)
+	ok := m != nil && !m.Deleted && (dev == nil || *dev == devKey{m.Family, m.DeviceID})
 	var mm Media
 	if ok {
 		mm = *m
@@ -273,13 +273,13 @@ func (s *Server) mediaFile(w http.ResponseWriter, file string, dev int64) {
 		writeBytes(w, "video/mp4", clipMP4(mm.ID))
 		return
 	}
-	writeBytes(w, "image/jpeg", s.images.jpegFor(mm.DeviceID, mm.ID))
+	writeBytes(w, "image/jpeg", s.images.jpegFor(imageSeed(devKey{mm.Family, mm.DeviceID}), mm.ID))
 }
 
 func (s *Server) handleV2Media(w http.ResponseWriter, r *http.Request, p params) {
 	file := p["file"]
 	if strings.HasSuffix(r.URL.Path, "/thumb/"+file) && !strings.HasSuffix(file, ".jpg") {
-		// the feed's /thumb/{id} needs ".jpg" appended (blink-api.md §3.6)
+		// the feed's /thumb/{id} is only served with ".jpg" appended
 		writeJSON(w, http.StatusNotFound, mediaNotFound)
 		return
 	}
@@ -287,7 +287,7 @@ func (s *Server) handleV2Media(w http.ResponseWriter, r *http.Request, p params)
 		writeJSON(w, http.StatusNotFound, mediaNotFound)
 		return
 	}
-	s.mediaFile(w, file, 0)
+	s.mediaFile(w, file, nil)
 }
 
 func (s *Server) handleV3Media(w http.ResponseWriter, r *http.Request, p params) {
@@ -297,18 +297,22 @@ func (s *Server) handleV3Media(w http.ResponseWriter, r *http.Request, p params)
 		writeJSON(w, http.StatusNotFound, mediaNotFound)
 		return
 	}
+	// The path names the device by its type, which also tells the family
+	// when a camera and a Mini share the id.
 	s.mu.Lock()
-	d, ok := s.devices[devID]
 	var dd Device
-	if ok {
-		dd = *d
+	found, typeOK := false, false
+	for _, k := range s.devOrder {
+		if d := s.devices[k]; k.id == devID && d.NetworkID == netID && !typeOK {
+			found, typeOK, dd = true, p["type"] == d.Type, *d
+		}
 	}
 	s.mu.Unlock()
 	switch {
-	case !ok || dd.NetworkID != netID:
+	case !found:
 		writeJSON(w, http.StatusNotFound, mediaNotFound)
 		return
-	case p["type"] != dd.Type:
+	case !typeOK:
 		writeJSON(w, http.StatusBadRequest, invalidDeviceType)
 		return
 	}
@@ -317,10 +321,11 @@ func (s *Server) handleV3Media(w http.ResponseWriter, r *http.Request, p params)
 		if v, err := strconv.ParseInt(r.URL.Query().Get("ts"), 10, 64); err == nil && v > 0 {
 			at = v
 		}
-		writeBytes(w, "image/jpeg", s.images.jpegFor(dd.ID, at))
+		writeBytes(w, "image/jpeg", s.images.jpegFor(imageSeed(keyOf(&dd)), at))
 		return
 	}
-	s.mediaFile(w, p["file"], devID)
+	k := keyOf(&dd)
+	s.mediaFile(w, p["file"], &k)
 }
 
 // network resolves {n}. Caller holds mu.
@@ -340,8 +345,8 @@ func (s *Server) device(p params, fam blink.Family) (*Device, bool) {
 		return nil, false
 	}
 	id, _ := p.id("c")
-	d, ok := s.devices[id]
-	if !ok || d.Family != fam || d.NetworkID != n.ID {
+	d, ok := s.devices[devKey{fam, id}]
+	if !ok || d.NetworkID != n.ID {
 		return nil, false
 	}
 	return d, true
@@ -417,8 +422,8 @@ func (s *Server) handleArm(w http.ResponseWriter, r *http.Request, p params) {
 		writeJSON(w, http.StatusConflict, busyError)
 		return
 	}
-	anyEnabled := slices.ContainsFunc(s.devOrder, func(id int64) bool {
-		d := s.devices[id]
+	anyEnabled := slices.ContainsFunc(s.devOrder, func(k devKey) bool {
+		d := s.devices[k]
 		return d.NetworkID == n.ID && d.Enabled
 	})
 	if !anyEnabled {
@@ -539,15 +544,20 @@ func (s *Server) handleSignals(w http.ResponseWriter, _ *http.Request, p params)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleLegacyThumbnail serves §3.7 form 1 paths; the name must end ".jpg"
-// and carries the thumbnail ts in base 36 after its first "_"-separated
-// prefix ("clip_{ts36}_…", "fw_{ver}__{ts36}_…").
-func (s *Server) handleLegacyThumbnail(w http.ResponseWriter, _ *http.Request, p params) {
+// handleLegacyThumbnail serves pre-2022 thumbnail paths of a family (the
+// path says "camera" or "owl"); the name must end ".jpg" and carries the
+// thumbnail ts in base 36 after its first "_"-separated prefix
+// ("clip_{ts36}_…", "fw_{ver}__{ts36}_…").
+func (s *Server) handleLegacyThumbnail(fam blink.Family) func(http.ResponseWriter, *http.Request, params) {
+	return func(w http.ResponseWriter, _ *http.Request, p params) { s.legacyThumbnail(w, fam, p) }
+}
+
+func (s *Server) legacyThumbnail(w http.ResponseWriter, fam blink.Family, p params) {
 	netID, ok1 := p.id("n")
 	devID, ok2 := p.id("dev")
 	name, isJPG := strings.CutSuffix(p["file"], ".jpg")
 	s.mu.Lock()
-	d, ok := s.devices[devID]
+	d, ok := s.devices[devKey{fam, devID}]
 	var dd Device
 	if ok {
 		dd = *d
@@ -569,7 +579,7 @@ func (s *Server) handleLegacyThumbnail(w http.ResponseWriter, _ *http.Request, p
 			at = v
 		}
 	}
-	writeBytes(w, "image/jpeg", s.images.jpegFor(dd.ID, at))
+	writeBytes(w, "image/jpeg", s.images.jpegFor(imageSeed(keyOf(&dd)), at))
 }
 
 // liveviewDuration is how long a live view runs without /done/.

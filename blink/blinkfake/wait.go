@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Request is one request the fake answered, without secrets: no headers
-// except the User-Agent, no bodies.
+// Request is one request the fake answered, without secrets: of the
+// headers only those that say what kind of client asked, no bodies.
 type Request struct {
 	Time      time.Time // clock time
 	Method    string
@@ -16,6 +16,9 @@ type Request struct {
 	Endpoint  string // Ep… name
 	Status    int
 	UserAgent string
+	Origin    string // Origin header (browser-like form posts send one)
+	Referer   string
+	AppBuild  string // APP-BUILD header of the Blink apps
 }
 
 const maxRequests = 500

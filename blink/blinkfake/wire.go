@@ -9,8 +9,8 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink"
 )
 
-// The fake's own JSON shapes, written from blink-api.md §3 — deliberately not
-// package blink's decoders.
+// The fake's own JSON shapes, written from what Blink sends (DEVELOPERS.md,
+// "Blink API notes") — deliberately not package blink's decoders.
 
 // ts formats like Blink: ISO-8601, UTC, second precision, "+00:00".
 func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
@@ -147,8 +147,8 @@ type wireDoorbell struct {
 // legacyLayout is the date suffix of pre-2022 thumbnail names.
 const legacyLayout = "2006_01_02__03_04PM"
 
-// thumbnailURL is the homescreen thumbnail: the v3 URL (blink-api.md §3.7
-// form 2), or the legacy path (form 1) whose name carries ts in base 36.
+// thumbnailURL is the homescreen thumbnail: the v3 media URL, or the
+// pre-2022 legacy path whose name carries ts in base 36.
 func (s *Server) thumbnailURL(d *Device) string {
 	if d.LegacyThumbnail {
 		tag := strconv.FormatInt(d.ThumbnailTS, 36)
@@ -199,8 +199,8 @@ func (s *Server) homescreen() wireHomescreen {
 			})
 		}
 	}
-	for _, id := range s.devOrder {
-		d := s.devices[id]
+	for _, k := range s.devOrder {
+		d := s.devices[k]
 		switch d.Family {
 		case blink.FamilyOwl:
 			h.Owls = append(h.Owls, wireOwl{
@@ -419,16 +419,12 @@ type wireMedia struct {
 func (s *Server) wireMedia(m *Media) wireMedia {
 	w := wireMedia{
 		ID: m.ID, CreatedAt: ts(m.CreatedAt), UpdatedAt: ts(m.UpdatedAt), Deleted: m.Deleted,
-		Device: "camera", DeviceID: m.DeviceID, NetworkID: m.NetworkID, Type: "video",
+		Device: string(m.Family), DeviceID: m.DeviceID, NetworkID: m.NetworkID, Type: "video",
 		Source: m.Source, Watched: m.Watched, Thumbnail: m.Thumbnail, Media: m.Clip,
 		AdditionalDevices: []any{}, TimeZone: "America/New_York",
 	}
-	if d, ok := s.devices[m.DeviceID]; ok {
+	if d, ok := s.devices[devKey{m.Family, m.DeviceID}]; ok {
 		w.DeviceName = d.Name
-		w.Device = string(d.Family)
-		if d.Family == blink.FamilyDoorbell {
-			w.Device = d.Type // Blink sends "lotus" for doorbells at times
-		}
 	}
 	if n, ok := s.networks[m.NetworkID]; ok {
 		w.NetworkName = n.Name

@@ -146,7 +146,7 @@ func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Dura
 		}
 		quiet = false
 		d := recording[rand.IntN(len(recording))]
-		fake.TriggerMotion(d.ID, "pir")
+		fake.TriggerMotionOn(d.Ref(), "pir") // by ref: a camera and a Mini may share an id
 		log.Info().Int64("device", d.ID).Str("name", d.Name).Msg("demo: motion in the fake account (its clip shows up on the next media poll)")
 	}
 }
