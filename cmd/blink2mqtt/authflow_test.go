@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,4 +179,28 @@ func TestDaemonLoginFloodOverMQTT(t *testing.T) {
 	if got := fake.CodesSent(); got != 1 {
 		t.Errorf("codes sent = %d, want 1 (the start-up login)", got)
 	}
+}
+
+// FuzzLoginStateFile: whatever login.json holds, the pacing it yields never
+// reaches further than one cooldown from now.
+func FuzzLoginStateFile(f *testing.F) {
+	f.Add([]byte(`{"next_signin_allowed_at":"2026-11-30T12:05:00Z"}`))
+	f.Add([]byte(`{"next_signin_allowed_at":"9999-12-31T23:59:59Z"}`))
+	f.Add([]byte(`{"next_signin_allowed_at":"0001-01-01T00:00:00Z"}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, loginStateFile), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		a := &authFlow{stateDir: dir, now: func() time.Time { return now }}
+		a.mu.Lock()
+		a.loadLocked()
+		next := a.nextAt
+		a.mu.Unlock()
+		if next.After(now.Add(loginCooldown)) {
+			t.Fatalf("login.json %q pushes the next sign-in to %s, past one cooldown", data, next)
+		}
+	})
 }
