@@ -31,6 +31,7 @@ type Bridge struct {
 	media       *mediaWatcher
 	thumbs      *thumbnails
 	clips       *clipSaver
+	events      *eventLog
 	republisher *republisher
 
 	running atomic.Bool
@@ -78,7 +79,8 @@ func New(opts Options) (*Bridge, error) {
 	b.poller = newPoller()
 	b.runner = &runner{topics: opts.Topics, opts: o, auth: opts.Auth, log: sub("command"), emit: b.emit, setAuth: b.SetAuthState}
 	b.republisher = newRepublisher(b.writer, b.runner.respond, logDisc, b.emit)
-	b.media = &mediaWatcher{store: store, topics: opts.Topics, opts: o, log: logMedia, emit: b.emit}
+	b.events = &eventLog{}
+	b.media = &mediaWatcher{store: store, events: b.events, topics: opts.Topics, opts: o, log: logMedia, emit: b.emit}
 	b.clips = newClipSaver(o, b.cloud, b.media.publishEvent, logMedia)
 
 	// Wiring: who may call whom (data flows poll → model → writer, and

@@ -204,6 +204,7 @@ type mediaWatcher struct {
 	writer *stateWriter
 	conn   *connection
 	clips  *clipSaver
+	events *eventLog
 	topics discovery.Topics
 	opts   *Options
 	log    zerolog.Logger
@@ -280,7 +281,8 @@ func (w *mediaWatcher) publish(m blink.Media) {
 	w.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
 }
 
-// publishEvent publishes one message on <root>/events.
+// publishEvent publishes one message on <root>/events and keeps it among
+// the recent events; every event, saved clip or not, goes out here.
 func (w *mediaWatcher) publishEvent(ev eventPayload) {
 	body, err := json.Marshal(ev)
 	if err != nil {
@@ -288,6 +290,7 @@ func (w *mediaWatcher) publishEvent(ev eventPayload) {
 		return
 	}
 	w.conn.publish(w.topics.Events(), 1, false, body)
+	w.events.add(recentEventOf(ev, w.opts.Now()))
 }
 
 // mediaDevice finds the device a media item belongs to. The feed gives the
