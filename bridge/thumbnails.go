@@ -146,6 +146,14 @@ func (t *thumbnails) images() map[devKey][]byte {
 	return maps.Clone(t.imgs)
 }
 
+// image returns device k's picture (never changed) and whether one is held.
+func (t *thumbnails) image(k devKey) ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	img, ok := t.imgs[k]
+	return img, ok
+}
+
 func (t *thumbnails) broadcastLocked() {
 	close(t.changed)
 	t.changed = make(chan struct{})
