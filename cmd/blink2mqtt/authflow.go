@@ -111,6 +111,12 @@ func (a *authFlow) StartLogin(ctx context.Context, req bridge.LoginRequest) erro
 		a.report(bridge.AuthReauthRequired, errNoCredentials.Error())
 		return errNoCredentials
 	}
+	return a.begin(ctx, a.email, a.password, req)
+}
+
+// begin starts one code-sending sign-in with email and password under the
+// pacing rules; every way of logging in ends here.
+func (a *authFlow) begin(ctx context.Context, email string, password blink.Secret, req bridge.LoginRequest) error {
 	a.mu.Lock()
 	a.loadLocked()
 	now := a.clock()
@@ -141,7 +147,7 @@ func (a *authFlow) StartLogin(ctx context.Context, req bridge.LoginRequest) erro
 	}()
 
 	a.log.Info().Msg("starting a Blink login")
-	login, err := a.client.BeginLogin(ctx, a.email, a.password)
+	login, err := a.client.BeginLogin(ctx, email, password)
 	if err != nil {
 		if errors.Is(err, blink.ErrBadCredentials) {
 			a.mu.Lock()
