@@ -53,9 +53,14 @@ type Config struct {
 	MediaRetention time.Duration `envconfig:"MEDIA_RETENTION" default:"720h" desc:"delete saved clips older than this; 0 = keep"`
 	MediaMaxBytes  int64         `envconfig:"MEDIA_MAX_BYTES" default:"0" desc:"delete the oldest saved clips beyond this many bytes; 0 = no limit"`
 
-	HTTPListen string        `envconfig:"HTTP_LISTEN" desc:"address for /healthz and /metrics, e.g. :8080; empty = off"`
+	HTTPListen string        `envconfig:"HTTP_LISTEN" desc:"address for the web page, /healthz and /metrics, e.g. :8080; empty = off"`
 	LogLevel   zerolog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
 	LogFormat  string        `envconfig:"LOG_FORMAT" default:"auto" desc:"auto (console on a terminal, JSON otherwise), console or json"`
+
+	// The web page: who may log in there (see README: Web page).
+	HTTPPassword     blink.Secret `envconfig:"HTTP_PASSWORD" desc:"password of the web page (HTTP basic auth, any user name); needed to see it and to log in there"`
+	HTTPPasswordFile string       `envconfig:"HTTP_PASSWORD_FILE" desc:"read HTTP_PASSWORD from this file"`
+	HTTPIngress      bool         `envconfig:"HTTP_INGRESS" default:"false" desc:"let Home Assistant's ingress proxy (the Supervisor, 172.30.32.2) log in on the web page; the add-on sets it"`
 
 	// notes says where a printed value came from when that is not its own
 	// variable (credentials from MQTT_URL, a derived client id), by variable.
@@ -157,6 +162,7 @@ func (c *Config) readSecretFiles(p *problems) {
 	}
 	read("BLINK_PASSWORD_FILE", c.BlinkPasswordFile, &c.BlinkPassword)
 	read("MQTT_PASSWORD_FILE", c.MQTTPasswordFile, &c.MQTTPassword)
+	read("HTTP_PASSWORD_FILE", c.HTTPPasswordFile, &c.HTTPPassword)
 }
 
 // takeURLCredentials moves user:password@ out of MQTT_URL, so the URL that is

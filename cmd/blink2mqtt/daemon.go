@@ -67,6 +67,7 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.Handler())
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
+		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
 		wg.Go(func() {
 			if err := serveHTTP(ctx, cfg.HTTPListen, mux, log); err != nil {
 				log.Error().Err(err).Msg("health and metrics server stopped")

@@ -86,7 +86,7 @@ func serveHTTP(ctx context.Context, addr string, mux http.Handler, log zerolog.L
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving /healthz and /metrics")
+	log.Info().Str("addr", ln.Addr().String()).Msg("serving the web page, /healthz and /metrics")
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)
 	}
