@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +158,7 @@ func TestDaemonWebLoginTwoFactor(t *testing.T) {
 
 	// The bridge polls and fetches every picture; the page shows them.
 	for _, d := range fake.Devices() {
-		rec.WaitForAfter(t, mark, "blink2mqtt/"+id64(d.NetworkID)+"/"+id64(d.ID)+"/thumbnail", mqtttest.Any)
+		rec.WaitForAfter(t, mark, "blink2mqtt/"+itoa(d.NetworkID)+"/"+itoa(d.ID)+"/thumbnail", mqtttest.Any)
 	}
 	_, _, page := c.do(http.MethodGet, "", nil, "")
 	for _, d := range fake.Devices() {
@@ -222,8 +221,6 @@ func savedTokens(t *testing.T, stateDir string) []string {
 	}
 	return out
 }
-
-func id64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // TestHTTPPasswordConfig: HTTP_PASSWORD comes from the variable or a file
 // (newline trimmed), is redacted by `config`, and a missing file stops
