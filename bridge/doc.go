@@ -42,6 +42,9 @@
 //	                             guard; republisher (republish.go) coalesces Home Assistant's
 //	                             births and rediscover into one republish.
 //	cloudGate    (cloud.go)      every Blink call; notes a refused login and a rate limit once.
+//	eventLog     (eventlog.go)   the last events published on <root>/events, a bounded ring
+//	                             under its own lock, for Status (status.go): the read-only
+//	                             picture a status page shows, read part by part.
 //
 // # Flows
 //
