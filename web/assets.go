@@ -38,6 +38,7 @@ func loadAssets() *assets {
 	for name, ctype := range map[string]string{
 		"app.js":    "text/javascript; charset=utf-8",
 		"style.css": "text/css; charset=utf-8",
+		"icon.svg":  "image/svg+xml",
 	} {
 		body, err := assetFS.ReadFile("assets/" + name)
 		if err != nil {

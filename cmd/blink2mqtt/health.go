@@ -79,7 +79,9 @@ func serveHTTP(ctx context.Context, addr string, mux http.Handler, log zerolog.L
 	if err != nil {
 		return fmt.Errorf("HTTP_LISTEN: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// A request body (the page's forms) is read within ReadTimeout; idle
+	// keep-alive connections of the page's refresh are closed after a while.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
