@@ -39,6 +39,10 @@ type pageData struct {
 
 	Systems []bridge.SystemStatus
 	Events  []eventView
+	// Pictures: camera pictures are shown only to a visitor who gave the
+	// password or came through ingress — with the page open on a LAN,
+	// pictures of a home are not for anyone who finds the port.
+	Pictures bool
 }
 
 // eventView is one line of the recent events.
@@ -59,6 +63,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, v visitor, f flas
 		LastPoll: s.LastPoll, Requests: s.RequestsLastHour, Cooldown: s.CooldownUntil,
 		Auth: s.Auth, NextStep: s.NextStep, CanChange: v.canChange && h.opts.Login != nil, Hint: v.hint,
 		Message: f.msg, MessageOK: f.ok, Systems: s.Systems,
+		Pictures: v.via != "",
 	}
 	if s.AccountID != 0 {
 		d.Account = strconv.FormatInt(s.AccountID, 10)

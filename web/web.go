@@ -132,6 +132,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.assets.serve(w, r, strings.TrimPrefix(path, "static/"))
 		}
 	case strings.HasPrefix(path, "thumb/"):
+		if v.via == "" {
+			// Pictures need the password or ingress (see pageData.Pictures).
+			http.Error(w, "pictures need HTTP_PASSWORD", http.StatusForbidden)
+			return
+		}
 		if h.onlyGet(w, r) {
 			h.thumbnail(w, r, strings.TrimPrefix(path, "thumb/"))
 		}

@@ -15,8 +15,8 @@ import (
 )
 
 // TestReadOnlyWithoutPassword: with neither HTTP_PASSWORD nor ingress the
-// page shows everything, offers no form, says how to enable login, and
-// refuses every change whatever the request carries.
+// page shows the state but no camera picture, offers no form, says how to
+// enable login, and refuses every change whatever the request carries.
 func TestReadOnlyWithoutPassword(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
@@ -27,13 +27,19 @@ func TestReadOnlyWithoutPassword(t *testing.T) {
 		t.Fatalf("GET / = %d", w.Code)
 	}
 	for _, want := range []string{"Driveway", "Living Room", "Home &lt;&amp;&gt; &#34;quoted&#34;", "Armed", "Not logged in", "no saved Blink login",
-		"set HTTP_PASSWORD", "121", "71 °F (22 °C)", "Outdoor 4", "10001001 (tier u011)", `src="thumb/410000000/camera/630000000.jpg?v=abc-202"`} {
+		"set HTTP_PASSWORD", "121", "71 °F (22 °C)", "Outdoor 4", "10001001 (tier u011)", "picture hidden"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("read-only page lacks %q", want)
 		}
 	}
 	if strings.Contains(page, "<form") || strings.Contains(page, "configured@example.com") {
 		t.Error("a read-only page offers a form or the configured e-mail")
+	}
+	if strings.Contains(page, `src="thumb/`) {
+		t.Error("a read-only page without a password shows camera pictures")
+	}
+	if w := c.do(t, s, http.MethodGet, "/thumb/410000000/camera/630000000.jpg", nil, nil); w.Code != http.StatusForbidden {
+		t.Errorf("picture without a password = %d, want 403", w.Code)
 	}
 	for _, action := range []string{"login", "verify", "logout"} {
 		form := url.Values{"email": {testEmail}, "password": {testPassword}, "code": {testCode}, "csrf": {"x"}}
@@ -472,11 +478,12 @@ func TestPageETag(t *testing.T) {
 	}
 }
 
-// TestThumbnailsAndAssets: pictures and static files by exact names only.
+// TestThumbnailsAndAssets: pictures (for a visitor with the password) and
+// static files by exact names only.
 func TestThumbnailsAndAssets(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, nil)
-	c := newClient(lanAddr)
+	s := newServer(t, func(o *Options) { o.Password = testHTTPPass })
+	c := newClient(lanAddr).withPassword(string(testHTTPPass))
 	tests := []struct {
 		path, ctype string
 		code        int
