@@ -160,6 +160,13 @@ func (c *Client) DownloadTo(ctx context.Context, path string, w io.Writer, maxBy
 	if err != nil {
 		return 0, err
 	}
+	return c.stream(ctx, cl, w)
+}
+
+// stream runs a download call, copying a 2xx body into w (at most
+// cl.maxBytes); a JSON error body where media was expected fails as
+// jsonInsteadOfMedia says.
+func (c *Client) stream(ctx context.Context, cl *call, w io.Writer) (int64, error) {
 	limit := cl.maxBytes
 	var written int64
 	cl.sink = func(res *http.Response) error {

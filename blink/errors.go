@@ -48,6 +48,9 @@ var (
 	ErrUnreachable = errors.New("blink: service unreachable")
 	// ErrTooLarge: a response body was larger than the caller's limit.
 	ErrTooLarge = errors.New("blink: response too large")
+	// ErrNotReady: the sync module has not finished what was asked (a
+	// local-storage manifest still being built). Retry with backoff.
+	ErrNotReady = errors.New("blink: not ready yet")
 	// ErrWrongFamily: the operation does not exist for the device's family
 	// (for example CameraConfig of a Mini), or the family is unknown.
 	ErrWrongFamily = errors.New("blink: operation not available for this device family")

@@ -364,15 +364,23 @@ func codeKind(code int, message string) error {
 }
 
 // ids are the values of a path template's placeholders.
-type ids struct{ acct, net, cam, cmd int64 }
+type ids struct {
+	acct, net, cam, cmd, sm int64
+	// manifest and clip are local-storage ids, which Blink sends as
+	// strings; only ids that pass validLocalID reach a path.
+	manifest, clip string
+}
 
-// fill replaces {acct}, {net}, {cam} and {cmd} in tmpl.
+// fill replaces {acct}, {net}, {cam}, {cmd}, {sm}, {manifest} and {clip} in tmpl.
 func fill(tmpl string, v ids) string {
 	r := strings.NewReplacer(
 		"{acct}", strconv.FormatInt(v.acct, 10),
 		"{net}", strconv.FormatInt(v.net, 10),
 		"{cam}", strconv.FormatInt(v.cam, 10),
 		"{cmd}", strconv.FormatInt(v.cmd, 10),
+		"{sm}", strconv.FormatInt(v.sm, 10),
+		"{manifest}", v.manifest,
+		"{clip}", v.clip,
 	)
 	return r.Replace(tmpl)
 }

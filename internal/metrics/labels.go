@@ -72,6 +72,12 @@ var endpoints = []string{
 	"POST /api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/disable",
 	"POST /api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/thumbnail",
 	"POST /api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/clip",
+	"POST /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/request",
+	"GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/request/{cmd}",
+	"POST /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/request/{clip}",
+	"GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/request/{clip}",
+	"POST /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/delete/{clip}",
+	"GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/status",
 }
 
 // Download endpoints: their paths come from Blink's data, so they are

@@ -140,6 +140,10 @@ func TestKnownLabelsKept(t *testing.T) {
 		{"thumbnail download", func(m *Metrics) {
 			m.BlinkRequest("GET /api/v3/media/accounts/{id}/networks/{id}/camera/{id}/thumbnail/thumbnail.jpg", 200, time.Second)
 		}, `blink2mqtt_blink_requests_total{endpoint="GET (thumbnail download)",status="200"} 1`},
+		{"local clip download keeps its template", func(m *Metrics) {
+			m.BlinkRequest("GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/request/{clip}", 200, time.Second)
+		}, `blink2mqtt_blink_requests_total{endpoint="GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/request/{clip}",status="200"} 1`},
+		{"local storage poll", func(m *Metrics) { m.Poll("local_storage", time.Second, errors.New("x")) }, `blink2mqtt_poll_failures_total{kind="local_storage"} 1`},
 		{"odd status", func(m *Metrics) { m.BlinkRequest("POST /oauth/token", 418, time.Second) },
 			`blink2mqtt_blink_requests_total{endpoint="POST /oauth/token",status="other"} 1`},
 	}
