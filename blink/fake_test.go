@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -371,5 +372,62 @@ func TestFakeRedirectsKeepCredentialsHome(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) != 1 || seen[0] != "GET /clip.mp4 auth= body=" {
 		t.Errorf("the other server saw %q, want one GET of the clip without credentials", seen)
+	}
+}
+
+// TestFakeLocalStorage runs every local-storage call against the fake:
+// a busy sync module and a manifest still being built are typed errors the
+// caller retries; the clip arrives whole after its upload; a rebuild makes
+// the old ids answer not found.
+func TestFakeLocalStorage(t *testing.T) {
+	acct := &blinkfake.Account{
+		Networks: []blinkfake.Network{{ID: 5001, Name: "Home", Armed: true,
+			SyncModule: &blinkfake.SyncModule{ID: 7001, LocalStorageStatus: "active"}}},
+		Devices: []blinkfake.Device{{ID: 6001, NetworkID: 5001, Name: "Back Door", Enabled: true}},
+	}
+	srv, c := loggedIn(t, blinkfake.Config{Account: acct, LocalManifestNotReady: 1})
+	ctx := t.Context()
+	sm := blink.SyncModuleRef{NetworkID: 5001, ID: 7001}
+	srv.TriggerMotion(6001, "pir")
+
+	srv.Inject(blinkfake.Fault{Endpoint: blinkfake.EpLocalManifestRequest, Status: http.StatusConflict})
+	req, err := c.RequestLocalManifest(ctx, sm)
+	if err != nil {
+		t.Fatalf("RequestLocalManifest after one 409: %v", blink.NoteErr(err))
+	}
+	if _, err := c.LocalManifest(ctx, sm, req); !errors.Is(blink.NoteErr(err), blink.ErrNotReady) {
+		t.Fatalf("first read: %v, want ErrNotReady", err)
+	}
+	m, err := c.LocalManifest(ctx, sm, req)
+	if err != nil || len(m.Clips) != 1 || m.Clips[0].CameraName != "BackDoor" {
+		t.Fatalf("LocalManifest = %+v, %v", m, blink.NoteErr(err))
+	}
+	clip := m.Clips[0]
+	if _, err := c.DownloadLocalClip(ctx, sm, m.ID, clip.ID, io.Discard, 0); !errors.Is(blink.NoteErr(err), blink.ErrNotFound) {
+		t.Fatalf("download before upload: %v, want ErrNotFound (code 700)", err)
+	}
+	if err := c.RequestLocalClip(ctx, sm, m.ID, clip.ID); err != nil {
+		t.Fatalf("RequestLocalClip: %v", blink.NoteErr(err))
+	}
+	var buf bytes.Buffer
+	if _, err := c.DownloadLocalClip(ctx, sm, m.ID, clip.ID, &buf, 0); err != nil ||
+		!bytes.Equal(buf.Bytes(), blinkfake.LocalClipMP4(srv.LocalClips(5001)[0])) {
+		t.Fatalf("DownloadLocalClip: %d bytes, %v", buf.Len(), blink.NoteErr(err))
+	}
+	if st, err := c.LocalStorageStatus(ctx, sm); err != nil || st.Status != "active" {
+		t.Errorf("LocalStorageStatus = %+v, %v", st, blink.NoteErr(err))
+	}
+	if err := srv.RebuildLocalManifest(5001); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RequestLocalClip(ctx, sm, m.ID, clip.ID); !errors.Is(blink.NoteErr(err), blink.ErrNotFound) {
+		t.Errorf("upload by ids from before a rebuild: %v, want ErrNotFound", err)
+	}
+	if err := c.DeleteLocalClip(ctx, sm, strconv.FormatInt(srv.LocalManifestID(5001), 10),
+		strconv.FormatInt(srv.LocalClips(5001)[0].ID, 10)); err != nil {
+		t.Fatalf("DeleteLocalClip: %v", blink.NoteErr(err))
+	}
+	if n := len(srv.LocalClips(5001)); n != 0 {
+		t.Errorf("%d clips after delete", n)
 	}
 }

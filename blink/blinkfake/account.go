@@ -22,21 +22,26 @@ type Network struct {
 	TimeZone   string
 	Armed      bool
 	SyncModule *SyncModule
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Subscription keeps clips in the media feed even when the sync
+	// module's local storage is active (a Blink subscription).
+	Subscription bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // SyncModule is the sync module of a network.
 type SyncModule struct {
-	ID                 int64
-	Name               string
-	Serial             string
-	FirmwareVersion    string
-	Type               string // sm1, sm2, kalahari
-	Subtype            string // vinnie, billy, …
-	Status             string // online, offline
-	WiFiBars           int
-	LocalStorageStatus string // active, unavailable
+	ID              int64
+	Name            string
+	Serial          string
+	FirmwareVersion string
+	Type            string // sm1, sm2, kalahari
+	Subtype         string // vinnie, billy, …
+	Status          string // online, offline
+	WiFiBars        int
+	// LocalStorageStatus is "active" when a USB stick is in use (clips then
+	// go there, see localstorage.go); default "unavailable".
+	LocalStorageStatus string
 	// LastHeartbeat is homescreen's last_hb. While the module is online it
 	// moves once a minute on the clock (at a second of the minute fixed by
 	// its id) and when a command on the network completes; offline, it stays.
@@ -98,6 +103,7 @@ const (
 	firstDeviceID     = 630_000_000
 	firstCommandID    = 9_876_500_000
 	firstMediaID      = 3_123_400_000
+	firstUSBID        = 866_300_000 // manifest and local clip ids
 )
 
 var deviceNames = []string{
@@ -247,7 +253,7 @@ func (s *Server) fillNetwork(n *Network, now time.Time) {
 			sm.WiFiBars = 5
 		}
 		if sm.LocalStorageStatus == "" {
-			sm.LocalStorageStatus = "active"
+			sm.LocalStorageStatus = "unavailable"
 		}
 		if sm.LastHeartbeat.IsZero() {
 			sm.LastHeartbeat = now.Add(-17 * time.Second).Truncate(time.Second)

@@ -32,6 +32,14 @@
 // numbers each family on its own. Devices are then named by a blink.DeviceRef
 // (TriggerMotionOn, DeviceAt, …): the id-only methods refuse a shared id.
 //
+// # Local storage
+//
+// A sync module with LocalStorageStatus "active" (generated ones say
+// "unavailable") keeps clips on its USB storage: motion on its network goes
+// there, not into media/changed (see localstorage.go), unless the network
+// has a Subscription. LocalClips, AddLocalClip and RebuildLocalManifest
+// control it; Config.LocalManifestNotReady delays its manifests.
+//
 // # Commands
 //
 // A command completes on its CommandPolls-th status poll (default 2) or
@@ -115,7 +123,12 @@ type Config struct {
 	CommandDelay time.Duration
 
 	MediaPageSize int // media/changed page size ("limit"), default 25
-	MaxMedia      int // media items kept (oldest dropped), default 1000
+	MaxMedia      int // media items kept (oldest dropped), default 1000; likewise clips per USB storage
+
+	// LocalManifestNotReady is how many reads of a local-storage manifest
+	// answer 200 text/plain ("being built") after its request completed;
+	// before that they answer 400 text/plain.
+	LocalManifestNotReady int
 
 	// MaxRequestsPerMinute > 0 limits each host per clock minute: OAuth
 	// answers 429 with Retry-After, REST answers 403.
@@ -216,6 +229,9 @@ type Server struct {
 	media    []*Media // ascending by ID
 	mediaSeq int64
 	purgeID  int64
+
+	usbs   map[int64]*usbStore // network id → its sync module's USB storage
+	usbSeq int64
 
 	commands  map[int64]*command
 	cmdOrder  []int64

@@ -71,6 +71,8 @@ type command struct {
 	// live view: when the stream connected, and how long it may run
 	liveSince time.Time
 	liveFor   time.Duration
+	// localKey is "manifest/clip" for a local clip upload or delete.
+	localKey string
 }
 
 type child struct {
@@ -218,6 +220,9 @@ func (s *Server) finish(c *command, now time.Time) {
 			n.UpdatedAt = stamp
 		}
 		return
+	case cmdLocalManifest, cmdLocalClip, cmdLocalDelete:
+		s.finishLocal(c)
+		return
 	}
 	d, ok := s.devices[devKey{c.family, c.deviceID}]
 	if !ok {
@@ -231,11 +236,11 @@ func (s *Server) finish(c *command, now time.Time) {
 		s.bumpThumbnail(d, now)
 	case cmdClip:
 		s.bumpThumbnail(d, now)
-		c.mediaID = s.addMedia(d, "liveview", now).ID
+		c.mediaID = s.record(d, "liveview", now).ID
 	case cmdLiveview:
 		// a live view of an armed system is saved as a clip
 		if n, ok := s.networks[c.networkID]; ok && n.Armed && !c.liveSince.IsZero() {
-			c.mediaID = s.addMedia(d, "liveview", now).ID
+			c.mediaID = s.record(d, "liveview", now).ID
 		}
 	}
 }

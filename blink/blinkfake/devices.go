@@ -225,7 +225,9 @@ func (s *Server) withDevice(find func() (*Device, error), f func(*Device)) error
 
 // TriggerMotion records a clip for the device with id as if it had seen
 // motion: a media item (created_at = now; source "pir" when empty, or
-// "liveview", "snapshot") and a new thumbnail. An unknown device fails the
+// "liveview", "snapshot") and a new thumbnail. On a network whose local
+// storage is active the clip goes onto the USB storage (LocalClips) and the
+// returned Media has ID 0. An unknown device fails the
 // test (or returns a zero Media without one); an id two families use panics
 // (use TriggerMotionOn). With Config.MotionRequiresArmed a "pir" trigger on a
 // disarmed network or disabled device records nothing.
@@ -256,7 +258,7 @@ func (s *Server) trigger(name string, find func() (*Device, error), source strin
 	}
 	now := s.now()
 	s.bumpThumbnail(d, now)
-	return *s.addMedia(d, source, now)
+	return s.record(d, source, now)
 }
 
 // Device returns a snapshot of the device with id; an id two families use

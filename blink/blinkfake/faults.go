@@ -56,7 +56,15 @@ const (
 	EpOwlLiveview       = "owl_liveview"        // POST /api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview
 	EpDoorbellLiveview  = "doorbell_liveview"   // POST /api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview
 	EpLegacyLogin       = "legacy_login"        // POST /api/v4|v5/account/login (426, retired)
-	EpRESTOther         = "rest_other"          // anything else on the REST host (404)
+
+	// Local storage, under /api/v1/accounts/{a}/networks/{n}/sync_modules/{sm}/local_storage/.
+	EpLocalManifestRequest = "local_manifest_request" // POST manifest/request
+	EpLocalManifest        = "local_manifest"         // GET manifest/request/{id}
+	EpLocalClipRequest     = "local_clip_request"     // POST manifest/{m}/clip/request/{c} (upload)
+	EpLocalClip            = "local_clip"             // GET manifest/{m}/clip/request/{c} (the MP4)
+	EpLocalClipDelete      = "local_clip_delete"      // POST manifest/{m}/clip/delete/{c}
+	EpLocalStatus          = "local_status"           // GET status
+	EpRESTOther            = "rest_other"             // anything else on the REST host (404)
 )
 
 // Fault is an injected misbehaviour for requests to matching endpoints.
@@ -64,7 +72,7 @@ const (
 // Endpoint matches an endpoint name (Ep…) exactly; besides, "*" matches
 // everything, "oauth" and "rest" a whole host, a family prefix such as
 // "media" every name starting "media_" (likewise "camera", "owl",
-// "doorbell", "command"), and globs like "*_clip" work.
+// "doorbell", "command", "local"), and globs like "*_clip" work.
 //
 // Skip lets that many matching requests pass before the fault applies (a
 // fault on the second authorize, say). A matching request first waits Delay
@@ -135,6 +143,8 @@ var endpointNames = map[string]bool{
 	EpDoorbellEnable: true, EpDoorbellDisable: true, EpDoorbellThumbnail: true, EpDoorbellClip: true,
 	EpDoorbellConfig: true, EpDoorbellConfigSet: true, EpCameraLiveview: true, EpOwlLiveview: true,
 	EpDoorbellLiveview: true, EpLegacyLogin: true, EpRESTOther: true,
+	EpLocalManifestRequest: true, EpLocalManifest: true, EpLocalClipRequest: true, EpLocalClip: true,
+	EpLocalClipDelete: true, EpLocalStatus: true,
 }
 
 func faultMatches(pattern, name, host string) bool {

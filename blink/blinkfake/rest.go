@@ -33,6 +33,7 @@ func (s *Server) restRoutes() []restRoute {
 		get  = http.MethodGet
 		post = http.MethodPost
 		acct = "api/v1/accounts/{a}/networks/{n}/"
+		ls   = acct + "sync_modules/{sm}/local_storage/"
 	)
 	r := func(method, pattern, name string, h func(http.ResponseWriter, *http.Request, params)) restRoute {
 		return restRoute{method: method, pattern: strings.Split(pattern, "/"), name: name, h: h}
@@ -87,6 +88,12 @@ func (s *Server) restRoutes() []restRoute {
 		r(post, "api/v6/accounts/{a}/networks/{n}/cameras/{c}/liveview", EpCameraLiveview, s.handleLiveview(blink.FamilyCamera)),
 		r(post, "api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview", EpOwlLiveview, s.handleLiveview(blink.FamilyOwl)),
 		r(post, "api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview", EpDoorbellLiveview, s.handleLiveview(blink.FamilyDoorbell)),
+		r(post, ls+"manifest/request", EpLocalManifestRequest, s.handleLocalManifestRequest),
+		r(get, ls+"manifest/request/{req}", EpLocalManifest, s.handleLocalManifest),
+		r(post, ls+"manifest/{m}/clip/request/{c}", EpLocalClipRequest, s.handleLocalClipCommand(cmdLocalClip)),
+		r(get, ls+"manifest/{m}/clip/request/{c}", EpLocalClip, s.handleLocalClip),
+		r(post, ls+"manifest/{m}/clip/delete/{c}", EpLocalClipDelete, s.handleLocalClipCommand(cmdLocalDelete)),
+		r(get, ls+"status", EpLocalStatus, s.handleLocalStatus),
 		r(post, "api/v5/account/login", EpLegacyLogin, nil),
 		r(post, "api/v4/account/login", EpLegacyLogin, nil),
 	}
