@@ -105,7 +105,10 @@ func (c Capabilities) Keys() []string {
 type SyncCapabilities struct {
 	Online       bool // binary_sensor EntityOnline
 	LocalStorage bool // sensor EntityLocalStorage
-	WiFiBars     bool // sensor EntityWiFi
+	// LocalStorageChecked: sensor EntityLocalStorageChecked, the last check
+	// of the USB storage (only when the bridge watches it).
+	LocalStorageChecked bool
+	WiFiBars            bool // sensor EntityWiFi
 }
 
 // SyncCaps returns the entities a sync module gets. Local storage is decided
@@ -124,6 +127,15 @@ func SyncCaps(s blink.SyncModule) SyncCapabilities {
 	return c
 }
 
+// SyncCapsWatched is SyncCaps for a bridge that watches the USB storage of
+// sync modules (watch): one that has local storage also gets the sensor of
+// the last manifest check.
+func SyncCapsWatched(s blink.SyncModule, watch bool) SyncCapabilities {
+	c := SyncCaps(s)
+	c.LocalStorageChecked = watch && c.LocalStorage
+	return c
+}
+
 // Keys returns the entity keys c enables, in a fixed order.
 func (c SyncCapabilities) Keys() []string {
 	var k []string
@@ -132,6 +144,9 @@ func (c SyncCapabilities) Keys() []string {
 	}
 	if c.LocalStorage {
 		k = append(k, EntityLocalStorage)
+	}
+	if c.LocalStorageChecked {
+		k = append(k, EntityLocalStorageChecked)
 	}
 	if c.WiFiBars {
 		k = append(k, EntityWiFi)

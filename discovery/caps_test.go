@@ -101,6 +101,18 @@ func TestSyncCaps(t *testing.T) {
 			if got := SyncCaps(tc.s).Keys(); !slices.Equal(got, tc.want) {
 				t.Errorf("Keys() = %v, want %v", got, tc.want)
 			}
+			// Watching the USB storage adds the check's sensor exactly where
+			// there is local storage.
+			want := slices.Clone(tc.want)
+			if i := slices.Index(want, EntityLocalStorage); i >= 0 {
+				want = slices.Insert(want, i+1, EntityLocalStorageChecked)
+			}
+			if got := SyncCapsWatched(tc.s, true).Keys(); !slices.Equal(got, want) {
+				t.Errorf("watched: Keys() = %v, want %v", got, want)
+			}
+			if got := SyncCapsWatched(tc.s, false).Keys(); !slices.Equal(got, tc.want) {
+				t.Errorf("not watched: Keys() = %v, want %v", got, tc.want)
+			}
 		})
 	}
 }
@@ -130,9 +142,9 @@ func TestBuildFollowsCaps(t *testing.T) {
 		}
 	}
 	for _, s := range hs.SyncModules {
-		want := slices.Sorted(slices.Values(SyncCaps(s).Keys()))
+		want := slices.Sorted(slices.Values(SyncCapsWatched(s, opts.LocalStorage).Keys()))
 		if got := keysOf(SyncModuleDeviceID(s.ID)); !slices.Equal(got, want) {
-			t.Errorf("sync module %d: configs for %v, SyncCaps says %v", s.ID, got, want)
+			t.Errorf("sync module %d: configs for %v, SyncCapsWatched says %v", s.ID, got, want)
 		}
 	}
 	for _, n := range hs.Networks {

@@ -94,6 +94,9 @@ type Options struct {
 	// Caps overrides Caps, e.g. to add WiFiDBm or Temperature for doorbells
 	// once the bridge reads their config endpoint. nil means Caps.
 	Caps func(blink.Device) Capabilities
+	// LocalStorage: the bridge watches the USB storage of sync modules
+	// (LOCAL_STORAGE=auto), so they get the sensor of its last check.
+	LocalStorage bool
 }
 
 // Message is one retained MQTT publish. An empty Payload removes the config.
@@ -449,7 +452,7 @@ func (b *builder) syncModule(s blink.SyncModule, netKnown bool) {
 		block: deviceBlock(node, name, SyncModuleModel(s), s.Type, s.FirmwareVersion, s.Serial, via),
 		avail: []string{b.t.BridgeState(), b.t.NodeAvailability(b.nodes.Node(SyncModuleKey(s)))},
 	}
-	c := SyncCaps(s)
+	c := SyncCapsWatched(s, b.opts.LocalStorage)
 	st := func(key string) string { return b.t.NodeEntity(b.nodes.Node(SyncModuleKey(s)), key) }
 	if c.Online {
 		b.add(d, onlineEntity(b.t, st(EntityOnline), st(EntityAttributes)))
@@ -457,6 +460,14 @@ func (b *builder) syncModule(s blink.SyncModule, netKnown bool) {
 	if c.LocalStorage {
 		b.add(d, entity{component: "sensor", key: EntityLocalStorage, name: "Local storage", category: "diagnostic",
 			fields: map[string]any{"state_topic": st(EntityLocalStorage), "icon": "mdi:usb-flash-drive"}})
+	}
+	if c.LocalStorageChecked {
+		// The number of clips it listed is in the sync module's attributes.
+		b.add(d, entity{component: "sensor", key: EntityLocalStorageChecked, name: "Local storage checked", category: "diagnostic",
+			fields: map[string]any{
+				"state_topic": st(EntityLocalStorageChecked), "device_class": "timestamp", "icon": "mdi:usb-flash-drive",
+				"json_attributes_topic": st(EntityAttributes),
+			}})
 	}
 	if c.WiFiBars {
 		b.add(d, wifiBarsEntity(st(EntityWiFi)))

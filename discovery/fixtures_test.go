@@ -15,9 +15,10 @@ var testTime = time.Date(2026, 3, 1, 17, 5, 12, 0, time.UTC)
 
 func testOptions() Options {
 	return Options{
-		Topics:   Topics{Root: "blink2mqtt"},
-		Version:  "1.2.3",
-		HoldTime: 30 * time.Second,
+		Topics:       Topics{Root: "blink2mqtt"},
+		Version:      "1.2.3",
+		HoldTime:     30 * time.Second,
+		LocalStorage: true,
 	}
 }
 

@@ -43,9 +43,12 @@ const (
 	EntityLastEvent       = "last_event"       // RFC 3339 timestamp
 	EntityEvent           = "event"            // not retained: {"event_type":"motion"|…}
 	EntityLocalStorage    = "local_storage"    // sync module: active/unavailable/…
-	EntityHeartbeat       = "last_heartbeat"   // sync module: RFC 3339, to 15 minutes; no HA entity
-	EntityAttributes      = "attributes"       // JSON object
-	EntityAvailability    = "availability"     // online/offline
+	// EntityLocalStorageChecked is a sync module's last check of its USB
+	// storage (RFC 3339); the clips it listed are in its attributes.
+	EntityLocalStorageChecked = "local_storage_checked"
+	EntityHeartbeat           = "last_heartbeat" // sync module: RFC 3339, to 15 minutes; no HA entity
+	EntityAttributes          = "attributes"     // JSON object
+	EntityAvailability        = "availability"   // online/offline
 
 	// Bridge entities (under <root>/bridge/).
 	BridgeAuthCode   = "auth_code"   // text: set = the 2FA code typed in HA; state = "" or "******"
