@@ -56,9 +56,21 @@ const (
 var clipName = regexp.MustCompile(`^(\d{8}T\d{6}Z)_(\d+)\.mp4$`)
 
 type clipJob struct {
-	m    blink.Media
+	src  *clipSource
 	ev   eventPayload
 	seen time.Time
+}
+
+// clipSource is one clip to save: its file and how to fetch it. A cloud
+// clip is one download; a local clip is an upload request and a download
+// through its network's queue (localstorage.go).
+type clipSource struct {
+	what    string    // for logs: "media 3123400000", "local clip 866333964"
+	path    string    // the final file
+	created time.Time // the file's time (retention, file browsers); zero: now
+	// fetch writes one attempt into w; it is called again after a
+	// retryable failure (retryableClipError), with a fresh w.
+	fetch func(ctx context.Context, w io.Writer) error
 }
 
 // clipSaver saves new clips into MediaDir and publishes their events
@@ -89,8 +101,28 @@ func newClipSaver(o *Options, cloud *cloudGate, publish func(eventPayload), log 
 
 // clipPath is where a media item is saved.
 func clipPath(dir string, m blink.Media) string {
-	return filepath.Join(dir, strconv.FormatInt(m.NetworkID, 10), strconv.FormatInt(m.DeviceID, 10),
-		m.CreatedAt.UTC().Format(clipTimeFmt)+"_"+strconv.FormatInt(m.ID, 10)+".mp4")
+	return clipFile(dir, m.NetworkID, strconv.FormatInt(m.DeviceID, 10), m.CreatedAt, strconv.FormatInt(m.ID, 10))
+}
+
+// clipFile is <dir>/<network>/<device>/<created>_<id>.mp4; id must be
+// digits for retention to know the file (clipName).
+func clipFile(dir string, network int64, device string, created time.Time, id string) string {
+	return filepath.Join(dir, strconv.FormatInt(network, 10), device, created.UTC().Format(clipTimeFmt)+"_"+id+".mp4")
+}
+
+// cloudSource is the source of a media item's clip; nil when clips are not
+// saved or the item has none.
+func (q *clipSaver) cloudSource(m blink.Media) *clipSource {
+	if q.dir == "" || !isClip(m) {
+		return nil
+	}
+	return &clipSource{
+		what: "media " + strconv.FormatInt(m.ID, 10), path: clipPath(q.dir, m), created: m.CreatedAt,
+		fetch: func(ctx context.Context, w io.Writer) error {
+			_, err := q.cloud.DownloadTo(ctx, m.Clip, w, maxClipBytes)
+			return err
+		},
+	}
 }
 
 // isClip reports whether a media item has an MP4 to save.
@@ -100,9 +132,9 @@ func isClip(m blink.Media) bool {
 }
 
 // deferEvent hands the event of a new clip to the clip worker when clips
-// are saved; false means the caller publishes it now.
-func (q *clipSaver) deferEvent(m blink.Media, ev eventPayload) bool {
-	if q.dir == "" || !isClip(m) {
+// are saved (src not nil); false means the caller publishes it now.
+func (q *clipSaver) deferEvent(src *clipSource, ev eventPayload) bool {
+	if q.dir == "" || src == nil {
 		return false
 	}
 	q.mu.Lock()
@@ -110,7 +142,7 @@ func (q *clipSaver) deferEvent(m blink.Media, ev eventPayload) bool {
 	if !q.running {
 		return false
 	}
-	q.jobs = append(q.jobs, clipJob{m: m, ev: ev, seen: time.Now()})
+	q.jobs = append(q.jobs, clipJob{src: src, ev: ev, seen: time.Now()})
 	select {
 	case q.kick <- struct{}{}:
 	default:
@@ -167,30 +199,30 @@ func (q *clipSaver) handle(ctx context.Context, job clipJob) {
 		deadline = time.Now().Add(clipEventWait)
 	}
 	dctx, cancel := context.WithDeadline(ctx, deadline)
-	path, err := q.save(dctx, job.m)
+	path, err := q.save(dctx, job.src)
 	cancel()
 	switch {
 	case err == nil:
 		job.ev.Clip = path
 		q.clean(time.Now(), false)
 	case ctx.Err() == nil:
-		q.log.Warn().Err(err).Int64("media", job.m.ID).Int64("device", job.m.DeviceID).
-			Msg("clip not saved; the event carries Blink's path")
+		q.log.Warn().Err(err).Str("clip", job.src.what).Int64("device", job.ev.DeviceID).
+			Msg("clip not saved; the event carries Blink's path (a local clip's is null)")
 	}
 	if !late {
 		q.publish(job.ev)
 	}
 }
 
-// saveClip downloads a clip to its final path, with bounded retries, and
+// save downloads a clip to its final path, with bounded retries, and
 // returns the path.
-func (q *clipSaver) save(ctx context.Context, m blink.Media) (string, error) {
-	final := clipPath(q.dir, m)
+func (q *clipSaver) save(ctx context.Context, src *clipSource) (string, error) {
+	final := src.path
 	if st, err := os.Stat(final); err == nil && st.Mode().IsRegular() {
 		return final, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o750); err != nil {
-		return "", fmt.Errorf("save clip %d: %w", m.ID, err)
+		return "", fmt.Errorf("save %s: %w", src.what, err)
 	}
 	var err error
 	for attempt := 1; attempt <= clipAttempts; attempt++ {
@@ -210,7 +242,7 @@ func (q *clipSaver) save(ctx context.Context, m blink.Media) (string, error) {
 			case <-t.C:
 			}
 		}
-		err = q.download(ctx, m, final)
+		err = q.download(ctx, src, final)
 		q.mu.Lock()
 		q.last = time.Now()
 		q.mu.Unlock()
@@ -220,7 +252,7 @@ func (q *clipSaver) save(ctx context.Context, m blink.Media) (string, error) {
 		if !retryableClipError(err) || ctx.Err() != nil {
 			break
 		}
-		q.log.Debug().Err(err).Int64("media", m.ID).Int("attempt", attempt).Msg("clip download failed; retrying")
+		q.log.Debug().Err(err).Str("clip", src.what).Int("attempt", attempt).Msg("clip download failed; retrying")
 	}
 	return "", err
 }
@@ -232,7 +264,8 @@ var errBadMP4 = errors.New("not a complete MP4")
 func retryableClipError(err error) bool {
 	var se *blink.StatusError
 	switch {
-	case errors.Is(err, errBadMP4), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, blink.ErrUnreachable):
+	case errors.Is(err, errBadMP4), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, blink.ErrUnreachable),
+		errors.Is(err, blink.ErrBusy):
 		return true
 	case errors.As(err, &se):
 		return se.APICode == 700 || se.Code >= 500
@@ -240,15 +273,15 @@ func retryableClipError(err error) bool {
 	return false
 }
 
-// downloadClip writes one attempt to a temporary file next to final and
+// download writes one attempt to a temporary file next to final and
 // renames it there only when it is a complete MP4.
-func (q *clipSaver) download(ctx context.Context, m blink.Media, final string) (err error) {
+func (q *clipSaver) download(ctx context.Context, src *clipSource, final string) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, clipAttemptTime)
 	defer cancel()
 	dir := filepath.Dir(final)
 	f, err := os.CreateTemp(dir, clipTempGlob)
 	if err != nil {
-		return fmt.Errorf("save clip %d: %w", m.ID, err)
+		return fmt.Errorf("save %s: %w", src.what, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -258,25 +291,25 @@ func (q *clipSaver) download(ctx context.Context, m blink.Media, final string) (
 		}
 	}()
 	if err = f.Chmod(0o640); err != nil {
-		return fmt.Errorf("save clip %d: %w", m.ID, err)
+		return fmt.Errorf("save %s: %w", src.what, err)
 	}
-	if _, err = q.cloud.DownloadTo(ctx, m.Clip, f, maxClipBytes); err != nil {
-		return fmt.Errorf("download clip %d: %w", m.ID, err)
+	if err = src.fetch(ctx, f); err != nil {
+		return fmt.Errorf("download %s: %w", src.what, err)
 	}
 	if err = checkMP4(f); err != nil {
-		return fmt.Errorf("download clip %d: %w", m.ID, err)
+		return fmt.Errorf("download %s: %w", src.what, err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("save clip %d: %w", m.ID, err)
+		return fmt.Errorf("save %s: %w", src.what, err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("save clip %d: %w", m.ID, err)
+		return fmt.Errorf("save %s: %w", src.what, err)
 	}
-	if !m.CreatedAt.IsZero() {
-		_ = os.Chtimes(tmp, m.CreatedAt, m.CreatedAt) // age for retention and file browsers
+	if publishable(src.created) {
+		_ = os.Chtimes(tmp, src.created, src.created) // age for retention and file browsers
 	}
 	if err = os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("save clip %d: %w", m.ID, err)
+		return fmt.Errorf("save %s: %w", src.what, err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

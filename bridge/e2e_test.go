@@ -198,7 +198,7 @@ func TestE2EMotionEventAndHold(t *testing.T) {
 	if err := json.Unmarshal(ev.Payload, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != m.ID || got.Type != "motion" || got.DeviceID != d.ID || got.NetworkID != d.NetworkID || got.DeviceName != d.Name || got.Clip == "" {
+	if got.ID != m.ID || got.Type != "motion" || got.Storage != storageCloud || got.DeviceID != d.ID || got.NetworkID != d.NetworkID || got.DeviceName != d.Name || got.Clip == "" {
 		t.Fatalf("event = %+v, want media %d of device %d", got, m.ID, d.ID)
 	}
 	if got := e.retained(e.topics.Events()); len(got) != 0 {

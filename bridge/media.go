@@ -170,16 +170,84 @@ func (m *mediaStore) newItems(items []blink.Media, now time.Time) []blink.Media 
 	return fresh
 }
 
-// eventPayload is one message on <root>/events (README: Topics).
+// Where an event's clip is kept: Blink's cloud, or a sync module's USB storage.
+const (
+	storageCloud = "cloud"
+	storageLocal = "local"
+)
+
+// eventPayload is one message on <root>/events (README: Topics). Its JSON
+// is eventWire: a cloud event's id is the media id (a number); a local
+// clip's is its manifest id (a string), and its device_id, clip and
+// thumbnail are null when unknown.
 type eventPayload struct {
-	ID         int64      `json:"id"`
+	ID         int64  // media id (cloud)
+	LocalID    string // clip id in the manifest (local)
+	Storage    string // storageCloud or storageLocal
+	Type       string
+	NetworkID  int64
+	DeviceID   int64 // 0: a local clip whose camera is not known
+	DeviceName string
+	CreatedAt  *time.Time
+	Clip       string
+	Thumbnail  string
+}
+
+type eventWire struct {
+	ID         any        `json:"id"`
 	Type       string     `json:"type"`
+	Storage    string     `json:"storage"`
 	NetworkID  int64      `json:"network_id"`
-	DeviceID   int64      `json:"device_id"`
+	DeviceID   *int64     `json:"device_id"`
 	DeviceName string     `json:"device_name"`
 	CreatedAt  *time.Time `json:"created_at"`
-	Clip       string     `json:"clip"`
-	Thumbnail  string     `json:"thumbnail"`
+	Clip       *string    `json:"clip"`
+	Thumbnail  *string    `json:"thumbnail"`
+}
+
+// MarshalJSON writes the event as its message on <root>/events.
+func (e eventPayload) MarshalJSON() ([]byte, error) {
+	w := eventWire{ID: e.ID, Type: e.Type, Storage: e.Storage, NetworkID: e.NetworkID, DeviceID: &e.DeviceID,
+		DeviceName: e.DeviceName, CreatedAt: e.CreatedAt, Clip: &e.Clip, Thumbnail: &e.Thumbnail}
+	if e.Storage == storageLocal {
+		w.ID = e.LocalID
+		w.DeviceID, w.Clip, w.Thumbnail = nonZero(w.DeviceID), nonZero(w.Clip), nonZero(w.Thumbnail)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads a message on <root>/events back (tests, tools).
+func (e *eventPayload) UnmarshalJSON(b []byte) error {
+	var w struct {
+		eventWire
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = eventPayload{Storage: w.Storage, Type: w.Type, NetworkID: w.NetworkID, DeviceName: w.DeviceName, CreatedAt: w.CreatedAt}
+	if w.DeviceID != nil {
+		e.DeviceID = *w.DeviceID
+	}
+	if w.Clip != nil {
+		e.Clip = *w.Clip
+	}
+	if w.Thumbnail != nil {
+		e.Thumbnail = *w.Thumbnail
+	}
+	if err := json.Unmarshal(w.ID, &e.LocalID); err == nil {
+		return nil
+	}
+	return json.Unmarshal(w.ID, &e.ID)
+}
+
+// nonZero is p, or nil when *p is its type's zero value.
+func nonZero[T comparable](p *T) *T {
+	var zero T
+	if *p == zero {
+		return nil
+	}
+	return p
 }
 
 // eventType maps Blink's source onto the contract's event types. Doorbell
@@ -211,6 +279,9 @@ type mediaWatcher struct {
 	emit   func(Event)
 	// motionStarted tells the poller a hold timer began.
 	motionStarted func()
+	// cloudMotion tells the local-storage watcher that a network's motion
+	// clips arrive in the cloud feed (nil: nobody listens).
+	cloudMotion func(network int64)
 }
 
 // poll reads media/changed, publishes one event per new item, turns motion
@@ -247,8 +318,7 @@ func (w *mediaWatcher) poll(ctx context.Context) (int, error) {
 // errNotConnected: a media poll waits for the broker (see poll).
 var errNotConnected = errors.New("not connected to the broker yet")
 
-// publish publishes one new media item: the event, the device's event
-// entity, last event, and motion ON for a recent motion clip.
+// publish publishes one new media item (see announce).
 func (w *mediaWatcher) publish(m blink.Media) {
 	snap := w.model.snapshot()
 	k := mediaDevice(snap.hs, m)
@@ -262,23 +332,58 @@ func (w *mediaWatcher) publish(m blink.Media) {
 		name = d.Name
 	}
 	at := effectiveTime(m.CreatedAt, now)
-	motion := typ != discovery.EventLiveview && now.Sub(at) < recent
-	w.model.noteMedia(k, earlier(at, now), motion, time.Now().Add(w.opts.HoldTime))
-	if motion {
-		w.motionStarted()
+	w.announce(newItem{
+		key: k, known: true, typ: typ, at: at,
+		motion: typ != discovery.EventLiveview && now.Sub(at) < recent,
+		ev: eventPayload{
+			ID: m.ID, Storage: storageCloud, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
+			CreatedAt: timeOrNil(m.CreatedAt), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
+		},
+		clip: w.clips.cloudSource(m),
+	})
+	if typ == discovery.EventMotion && w.cloudMotion != nil {
+		w.cloudMotion(m.NetworkID)
 	}
-	ev := eventPayload{
-		ID: m.ID, Type: typ, NetworkID: m.NetworkID, DeviceID: m.DeviceID, DeviceName: name,
-		CreatedAt: timeOrNil(m.CreatedAt), Clip: m.Clip, Thumbnail: blink.MediaThumbnailPath(m.Thumbnail),
-	}
-	if !w.clips.deferEvent(m, ev) { // with MediaDir: after the clip is saved
-		w.publishEvent(ev)
-	}
-	et, _ := json.Marshal(map[string]string{"event_type": typ})
-	w.conn.publish(w.topics.NodeEntity(snap.nodes.Node(k), discovery.EntityEvent), 0, false, et)
 	w.log.Info().Int64("media", m.ID).Str("type", typ).Stringer("device", k).
 		Time("created_at", m.CreatedAt).Msg("new media")
-	w.emit(Event{Kind: EventMedia, Name: typ, Count: 1})
+}
+
+// newItem is one new clip — from the cloud feed or a USB storage — to
+// announce.
+type newItem struct {
+	key devKey
+	// known is false for a local clip whose camera matched no device: it
+	// gets its event on <root>/events only.
+	known bool
+	typ   string
+	at    time.Time // its effective time (effectiveTime)
+	// motion switches the device's motion sensor ON (a recent motion clip).
+	motion bool
+	ev     eventPayload
+	clip   *clipSource // nil: nothing to save
+}
+
+// announce publishes a new item the same way whatever its storage: the
+// device's last event and motion ON when it.motion at once, the HA event
+// entity, and the message on <root>/events — with MediaDir after its clip
+// was saved (clipSaver). Safe to call from any goroutine.
+func (w *mediaWatcher) announce(it newItem) {
+	snap := w.model.snapshot()
+	now := w.opts.Now()
+	if it.known {
+		w.model.noteMedia(it.key, earlier(it.at, now), it.motion, time.Now().Add(w.opts.HoldTime))
+		if it.motion {
+			w.motionStarted()
+		}
+	}
+	if !w.clips.deferEvent(it.clip, it.ev) {
+		w.publishEvent(it.ev)
+	}
+	if it.known {
+		et, _ := json.Marshal(map[string]string{"event_type": it.typ})
+		w.conn.publish(w.topics.NodeEntity(snap.nodes.Node(it.key), discovery.EntityEvent), 0, false, et)
+	}
+	w.emit(Event{Kind: EventMedia, Name: it.typ, Count: 1})
 }
 
 // publishEvent publishes one message on <root>/events and keeps it among
@@ -286,7 +391,7 @@ func (w *mediaWatcher) publish(m blink.Media) {
 func (w *mediaWatcher) publishEvent(ev eventPayload) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		w.log.Error().Err(err).Int64("media", ev.ID).Msg("cannot encode the event; not published")
+		w.log.Error().Err(err).Int64("media", ev.ID).Str("local_clip", ev.LocalID).Msg("cannot encode the event; not published")
 		return
 	}
 	w.conn.publish(w.topics.Events(), 1, false, body)
