@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type localServer struct {
 	url  string
 	srv  *http.Server
 	done chan struct{} // closed when Serve returned
+
+	mu    sync.Mutex
+	fresh map[net.Conn]bool // accepted, no request read yet
 }
 
 // shutdownGrace bounds how long Close waits for requests in flight.
@@ -34,9 +38,19 @@ func serveLocal(h http.Handler) (*localServer, error) {
 		return nil, fmt.Errorf("blinkfake: listen: %w", err)
 	}
 	ls := &localServer{
-		url:  "http://" + ln.Addr().String(),
-		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
+		url:   "http://" + ln.Addr().String(),
+		srv:   &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
+		done:  make(chan struct{}),
+		fresh: map[net.Conn]bool{},
+	}
+	ls.srv.ConnState = func(c net.Conn, st http.ConnState) {
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		if st == http.StateNew {
+			ls.fresh[c] = true
+		} else {
+			delete(ls.fresh, c)
+		}
 	}
 	go func() {
 		defer close(ls.done)
@@ -48,10 +62,18 @@ func serveLocal(h http.Handler) (*localServer, error) {
 }
 
 // Close stops accepting, lets the requests in flight finish (the fake ends
-// its held ones when it closes) and then drops every connection.
+// its held ones when it closes) and then drops every connection. A
+// connection that has sent no request yet is dropped at once: Shutdown
+// would wait 5 s for it.
 func (ls *localServer) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	ls.srv.SetKeepAlivesEnabled(false)
+	ls.mu.Lock()
+	for c := range ls.fresh {
+		_ = c.Close()
+	}
+	ls.mu.Unlock()
 	if ls.srv.Shutdown(ctx) != nil {
 		_ = ls.srv.Close()
 	}
