@@ -133,7 +133,7 @@ func (s *Server) addLocalClip(id int64, camera string, now time.Time) *LocalClip
 	seed := s.nextUSBID()
 	c := &LocalClip{ID: s.nextUSBID(), NetworkID: id, CameraName: camera, CreatedAt: now.Truncate(time.Second),
 		Source: "pir", seed: seed}
-	c.Size = len(clipMP4(seed))
+	c.Size = len(localClipMP4(seed))
 	u.clips = append(u.clips, c)
 	if over := len(u.clips) - s.cfg.MaxMedia; over > 0 {
 		for _, gone := range u.clips[:over] {
@@ -182,7 +182,11 @@ func (s *Server) LocalManifestID(networkID int64) int64 {
 }
 
 // LocalClipMP4 is the file a local clip downloads as.
-func LocalClipMP4(c LocalClip) []byte { return clipMP4(c.seed) }
+func LocalClipMP4(c LocalClip) []byte { return localClipMP4(c.seed) }
+
+// localClipMP4 is an MP4 whose length differs from clip to clip, as real
+// clips' do (the manifest reports sizes).
+func localClipMP4(seed int64) []byte { return mp4Of(seed, 512+int(seed%997)) }
 
 // RebuildLocalManifest makes the sync module rebuild its list: a new
 // manifest id and new ids for every clip; uploads and manifests requested
@@ -373,7 +377,7 @@ func (s *Server) handleLocalClip(w http.ResponseWriter, _ *http.Request, p param
 	case !uploaded:
 		writeJSON(w, http.StatusOK, mediaNotFound)
 	default:
-		writeBytes(w, "video/mp4", clipMP4(seed))
+		writeBytes(w, "video/mp4", localClipMP4(seed))
 	}
 }
 

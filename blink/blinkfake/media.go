@@ -112,7 +112,10 @@ func imageSeed(k devKey) int64 {
 
 // clipMP4 is a small MP4-looking file: an ftyp box, then an mdat box whose
 // payload derives from the media id.
-func clipMP4(id int64) []byte {
+func clipMP4(id int64) []byte { return mp4Of(id, 512) }
+
+// mp4Of is clipMP4 with an mdat payload of n bytes.
+func mp4Of(id int64, n int) []byte {
 	var b bytes.Buffer
 	box := func(typ string, payload []byte) {
 		_ = binary.Write(&b, binary.BigEndian, uint32(8+len(payload)))
@@ -120,7 +123,7 @@ func clipMP4(id int64) []byte {
 		b.Write(payload)
 	}
 	box("ftyp", []byte("isom\x00\x00\x02\x00isomiso2avc1mp41"))
-	payload := make([]byte, 512)
+	payload := make([]byte, n)
 	x := uint64(id)
 	for i := range payload {
 		x = x*6364136223846793005 + 1442695040888963407
