@@ -32,14 +32,15 @@ type Bridge struct {
 	thumbs      *thumbnails
 	clips       *clipSaver
 	events      *eventLog
+	local       *localStorage // nil: USB storage is not watched
 	republisher *republisher
 
 	running atomic.Bool
 	wg      sync.WaitGroup
 }
 
-// New checks opts and loads the state directory (media cursor, discovery
-// ledger, thumbnails). It does not connect anywhere; Run does.
+// New checks opts and loads the state directory (media and local storage
+// cursors, discovery ledger, thumbnails). It does not connect anywhere; Run does.
 func New(opts Options) (*Bridge, error) {
 	opts.setDefaults()
 	if err := opts.validate(); err != nil {
@@ -51,7 +52,7 @@ func New(opts Options) (*Bridge, error) {
 	b := &Bridge{opts: opts, topics: opts.Topics, log: opts.Logger.With().Str("component", "bridge").Logger()}
 	o := &b.opts
 	sub := func(c string) zerolog.Logger { return opts.Logger.With().Str("component", c).Logger() }
-	logMedia, logDisc := sub("media"), sub("discovery")
+	logMedia, logDisc, logLocal := sub("media"), sub("discovery"), sub("local_storage")
 
 	auth := AuthStatus{State: AuthOK, Since: opts.Now()}
 	if !opts.Cloud.HasSession() {
@@ -61,9 +62,20 @@ func New(opts Options) (*Bridge, error) {
 	if err != nil {
 		logMedia.Warn().Err(err).Msg("media cursor unreadable; starting from now, older clips are not replayed")
 	}
+	cursor, err := loadLocalCursor(opts.StateDir, opts.Now())
+	if err != nil {
+		logLocal.Warn().Err(err).Msg("local storage cursor unreadable; starting from now, older USB clips are not replayed")
+	}
+	for k, t := range cursor.last {
+		if t.After(store.last[k]) {
+			store.last[k] = t
+		}
+	}
+	_, canLocal := opts.Cloud.(localStorageCloud)
 	discOpts := discovery.Options{
 		Prefix: opts.DiscoveryPrefix, Topics: opts.Topics, Version: opts.Version,
 		HoldTime: opts.HoldTime, BridgeName: opts.BridgeName,
+		LocalStorage: canLocal && !opts.LocalStorageOff,
 	}
 	ledger, err := loadLedger(opts.StateDir, discOpts, opts.Discovery, logDisc)
 	if err != nil {
@@ -82,6 +94,7 @@ func New(opts Options) (*Bridge, error) {
 	b.events = &eventLog{}
 	b.media = &mediaWatcher{store: store, events: b.events, topics: opts.Topics, opts: o, log: logMedia, emit: b.emit}
 	b.clips = newClipSaver(o, b.cloud, b.media.publishEvent, logMedia)
+	b.local = newLocalStorage(o, b.cloud, cursor, logLocal, b.emit)
 
 	// Wiring: who may call whom (data flows poll → model → writer, and
 	// command → runner → cloud → model → writer).
@@ -98,6 +111,13 @@ func New(opts Options) (*Bridge, error) {
 	}
 	r := b.runner
 	r.cloud, r.model, r.writer, r.poller, r.thumbs, r.conn, r.republisher = b.cloud, b.model, b.writer, b.poller, b.thumbs, b.conn, b.republisher
+	if l := b.local; l != nil {
+		l.runner, l.model, l.writer, l.media, l.clips = b.runner, b.model, b.writer, b.media, b.clips
+		b.media.cloudMotion = l.cloudClip
+		p.observers = append(p.observers, l.observe)
+		p.usbOnly = l.recordsToUSB
+		b.writer.localWatch = true
+	}
 	return b, nil
 }
 
@@ -157,6 +177,9 @@ func (b *Bridge) start(ctx context.Context) (stop func(d time.Duration) bool) {
 	b.wg.Go(func() { b.republisher.run(parts) })
 	b.thumbs.start(parts, &b.wg)
 	b.wg.Go(func() { b.clips.run(parts) })
+	if b.local != nil {
+		b.wg.Go(func() { b.local.run(parts) })
+	}
 	return func(d time.Duration) bool {
 		b.runner.close() // no worker starts after this
 		cancelParts()

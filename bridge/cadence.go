@@ -14,11 +14,14 @@ import (
 // views) can appear and they need no motion latency. When something becomes
 // able to record (an arm or motion-detection command, or a homescreen poll
 // showing it), the fast cadence starts at once: the next media poll is due
-// MediaPollInterval after the previous one, or now if that is past.
+// MediaPollInterval after the previous one, or now if that is past. An
+// armed network whose clips go to a USB stick (usbOnly) does not count: its
+// motion is found by the local-storage watcher, not in media/changed.
 
-// canRecord reports whether anything in hs can record a motion clip; an
-// unknown account counts as yes.
-func canRecord(hs *blink.Homescreen) bool {
+// canRecord reports whether anything in hs can record a motion clip into
+// media/changed; an unknown account counts as yes. usbOnly (nil: none)
+// names the networks that record onto USB storage instead.
+func canRecord(hs *blink.Homescreen, usbOnly func(*blink.Homescreen, int64) bool) bool {
 	if hs == nil {
 		return true
 	}
@@ -27,7 +30,7 @@ func canRecord(hs *blink.Homescreen) bool {
 		synced[sm.NetworkID] = true
 	}
 	for _, n := range hs.Networks {
-		if n.Armed {
+		if n.Armed && (usbOnly == nil || !usbOnly(hs, n.ID)) {
 			return true
 		}
 	}
@@ -41,7 +44,7 @@ func canRecord(hs *blink.Homescreen) bool {
 
 // mediaInterval is the current gap between media polls.
 func (p *poller) mediaInterval() time.Duration {
-	if canRecord(p.model.snapshot().hs) {
+	if canRecord(p.model.snapshot().hs, p.usbOnly) {
 		return p.opts.MediaPollInterval
 	}
 	return max(p.opts.PollInterval, p.opts.MediaPollInterval)

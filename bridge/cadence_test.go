@@ -65,7 +65,7 @@ func TestCanRecord(t *testing.T) {
 				hs = testHomescreen()
 				tc.edit(hs)
 			}
-			if got := canRecord(hs); got != tc.want {
+			if got := canRecord(hs, nil); got != tc.want {
 				t.Errorf("canRecord = %v, want %v", got, tc.want)
 			}
 		})

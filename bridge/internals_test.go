@@ -37,6 +37,7 @@ func (b *Bridge) hs() *blink.Homescreen { return b.model.snapshot().hs }
 func (b *Bridge) runScheduler(ctx context.Context)        { b.poller.run(ctx) }
 func (b *Bridge) runThumbnails(ctx context.Context)       { b.thumbs.run(ctx) }
 func (b *Bridge) runClips(ctx context.Context)            { b.clips.run(ctx) }
+func (b *Bridge) runLocalStorage(ctx context.Context)     { b.local.run(ctx) }
 func (b *Bridge) runRepublisher(ctx context.Context)      { b.republisher.run(ctx) }
 func (b *Bridge) onMessage(c paho.Client, m paho.Message) { b.conn.onMessage(c, m) }
 func (b *Bridge) enqueue(r *request)                      { b.runner.enqueue(r) }

@@ -60,6 +60,14 @@ type model struct {
 	pendingCode blink.Secret
 	cooldown    time.Time
 	lastPoll    time.Time
+	// localChecks is each sync module's last check of its USB storage.
+	localChecks map[int64]localCheck
+}
+
+// localCheck is one check of a sync module's USB storage.
+type localCheck struct {
+	at    time.Time
+	clips int // in its manifest
 }
 
 func newModel(now func() time.Time, auth AuthStatus, lastEvents map[devKey]time.Time) *model {
@@ -248,6 +256,13 @@ func (m *model) noteMedia(k devKey, at time.Time, motion bool, until time.Time) 
 	}
 }
 
+// noteLocalCheck records a check of sync module sm's USB storage.
+func (m *model) noteLocalCheck(sm int64, at time.Time, clips int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.localChecks = withEntry(m.localChecks, sm, localCheck{at: at, clips: clips})
+}
+
 // lastEvents returns each device's last event (do not modify).
 func (m *model) lastEvents() map[devKey]time.Time {
 	m.mu.Lock()
@@ -353,6 +368,7 @@ func (m *model) view(now time.Time) *stateView {
 		alarm:       m.alarm,
 		motionUntil: m.motionUntil,
 		lastEvent:   m.lastEvent,
+		localChecks: m.localChecks,
 		bridge: bridgeView{
 			auth:         m.auth,
 			codePending:  !m.pendingCode.IsZero(),

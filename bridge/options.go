@@ -81,6 +81,14 @@ type Options struct {
 	// together are larger than this (0: no limit).
 	MediaMaxBytes int64
 
+	// LocalStorageOff never touches the USB storage of Sync Module 2s
+	// (LOCAL_STORAGE=off). Otherwise every armed network whose sync module
+	// reports local storage "active" is watched (localstorage.go).
+	LocalStorageOff bool
+	// LocalStorageInterval is the longest time between the starts of two
+	// checks of such a network's storage (default 60 s).
+	LocalStorageInterval time.Duration
+
 	// StateDir holds the media watermark and the discovery ledger (required).
 	StateDir string
 	Logger   zerolog.Logger
@@ -95,6 +103,10 @@ type Options struct {
 	// refreshFloor overrides the package's refreshFloor for tests that poll
 	// with refresh requests (negative: none).
 	refreshFloor time.Duration
+	// localRetryBase overrides localRetryBase (tests); localNoTrigger
+	// checks USB storage only by the clock (the figure without the trigger).
+	localRetryBase time.Duration
+	localNoTrigger bool
 }
 
 // MQTTOptions configure the broker connection.
@@ -161,7 +173,7 @@ type EventKind string
 
 // Event kinds for Options.OnEvent.
 const (
-	EventPoll    EventKind = "poll"    // Name: "homescreen" or "media"; Err, Duration
+	EventPoll    EventKind = "poll"    // Name: "homescreen", "media" or "local_storage"; Err, Duration
 	EventCommand EventKind = "command" // Name: the op; Err, Duration
 	EventPublish EventKind = "publish" // Count: state messages published by one sync
 	EventMQTT    EventKind = "mqtt"    // Name: "connected" (Count: connections so far, 1 = first) or "lost"; Err
@@ -202,6 +214,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.InfoInterval <= 0 {
 		o.InfoInterval = DefaultInfoInterval
+	}
+	if o.LocalStorageInterval <= 0 {
+		o.LocalStorageInterval = DefaultLocalStorageInterval
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize

@@ -37,6 +37,11 @@ type poller struct {
 	emit   func(Event)
 	// resumed is called when a login made elsewhere (the CLI) was found.
 	resumed func()
+	// observers hear of every homescreen the model stored (they must not
+	// block: the USB storage watcher looks at it from its own goroutine).
+	observers []func()
+	// usbOnly names the networks whose clips go to USB storage (nil: none).
+	usbOnly func(hs *blink.Homescreen, network int64) bool
 
 	wake chan struct{}    // recompute timers (cap 1)
 	soon chan struct{}    // poll homescreen at once (cap 1)
@@ -264,6 +269,9 @@ func (p *poller) pollHomescreen(ctx context.Context) error {
 	if p.model.applyHomescreen(hs, started) {
 		p.writer.syncWait(ctx)
 		p.thumbs.queue(hs)
+		for _, f := range p.observers {
+			f()
+		}
 	}
 	return nil
 }

@@ -37,6 +37,10 @@ type stateView struct {
 	// motionUntil holds the devices whose motion is ON (until when).
 	motionUntil map[devKey]time.Time
 	lastEvent   map[devKey]time.Time
+	// localWatch: USB storage is watched (sync modules get the sensor of
+	// its last check); localChecks are those checks by sync module id.
+	localWatch  bool
+	localChecks map[int64]localCheck
 	bridge      bridgeView
 	// onError hears about a payload that could not be encoded (its topic is
 	// left out); nil ignores it.
@@ -101,12 +105,16 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 	for _, sm := range v.hs.SyncModules {
 		node := nodes.Node(discovery.SyncModuleKey(sm))
 		st := func(key string) string { return t.NodeEntity(node, key) }
-		c := discovery.SyncCaps(sm)
+		c := discovery.SyncCapsWatched(sm, v.localWatch)
 		if c.Online {
 			m[st(discovery.EntityOnline)] = onOff(sm.Online())
 		}
 		if c.LocalStorage {
 			m[st(discovery.EntityLocalStorage)] = noneIfEmpty(sm.LocalStorageStatus)
+		}
+		check, checked := v.localChecks[sm.ID]
+		if c.LocalStorageChecked {
+			m[st(discovery.EntityLocalStorageChecked)] = timeOrNone(check.at)
 		}
 		if c.WiFiBars {
 			m[st(discovery.EntityWiFi)] = strconv.Itoa(sm.WiFiBars)
@@ -121,6 +129,9 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		}
 		if sm.WiFiBars >= 0 {
 			a.WiFiBars = &sm.WiFiBars
+		}
+		if checked && c.LocalStorageChecked {
+			a.LocalStorageClips = &check.clips
 		}
 		v.put(m, t.NodeAttributes(node), a)
 	}
@@ -221,6 +232,9 @@ type syncAttrs struct {
 	Online       bool   `json:"online"`
 	WiFiBars     *int   `json:"wifi_bars"`
 	LocalStorage string `json:"local_storage,omitempty"`
+	// LocalStorageClips is how many clips the last check of the USB
+	// storage listed.
+	LocalStorageClips *int `json:"local_storage_clips,omitempty"`
 }
 
 type deviceAttrs struct {

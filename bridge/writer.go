@@ -33,6 +33,8 @@ type stateWriter struct {
 	opts   *Options
 	log    zerolog.Logger
 	emit   func(Event)
+	// localWatch: USB storage is watched (state of the check sensors).
+	localWatch bool
 
 	reqs    chan writerReq
 	kick    chan struct{} // cap 1: a sync is wanted
@@ -254,6 +256,7 @@ func (w *stateWriter) syncState() {
 	now := w.opts.Now()
 	v := w.model.view(now)
 	v.onError = w.logPayloadError
+	v.localWatch = w.localWatch
 	w.refreshInfo(v, now)
 	v.bridge.requestsHour, v.bridge.cooldown, v.bridge.info = w.info.requestsHour, w.info.cooldown, w.info.payload
 	want := desiredState(w.topics, discovery.Caps, v)
