@@ -19,6 +19,10 @@ import (
 // gets Blink accounts locked.
 const minPollInterval = 15 * time.Second
 
+// minLocalStorageInterval is LOCAL_STORAGE_INTERVAL's floor: a check costs
+// about four requests and occupies the sync module.
+const minLocalStorageInterval = 30 * time.Second
+
 // Config is the whole configuration, read from environment variables without
 // a prefix. The envconfig tag names each variable; default and desc feed the
 // loader and config.example.env.
@@ -52,6 +56,9 @@ type Config struct {
 	MediaDir       string        `envconfig:"MEDIA_DIR" desc:"save new clips here; empty = off"`
 	MediaRetention time.Duration `envconfig:"MEDIA_RETENTION" default:"720h" desc:"delete saved clips older than this; 0 = keep"`
 	MediaMaxBytes  int64         `envconfig:"MEDIA_MAX_BYTES" default:"0" desc:"delete the oldest saved clips beyond this many bytes; 0 = no limit"`
+
+	LocalStorage         string        `envconfig:"LOCAL_STORAGE" default:"auto" desc:"auto: watch the USB storage of Sync Module 2s whose local storage is active, while their system is armed; off: never touch it"`
+	LocalStorageInterval time.Duration `envconfig:"LOCAL_STORAGE_INTERVAL" default:"60s" desc:"longest time between two checks of an armed system's USB storage (each costs about 4 requests); at least 30s"`
 
 	HTTPListen string        `envconfig:"HTTP_LISTEN" desc:"address for the web page, /healthz and /metrics, e.g. :8080; empty = off"`
 	LogLevel   zerolog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
@@ -284,6 +291,15 @@ func (c *Config) validate(p *problems) {
 	case "auto", "console", "json":
 	default:
 		p.add("LOG_FORMAT", "%s is not one of auto, console, json", quote(c.LogFormat))
+	}
+	switch c.LocalStorage {
+	case "auto", "off":
+	default:
+		p.add("LOCAL_STORAGE", "%s is not one of auto, off", quote(c.LocalStorage))
+	}
+	if c.LocalStorageInterval < minLocalStorageInterval {
+		p.add("LOCAL_STORAGE_INTERVAL", "%s is under the %s floor (each check costs about 4 Blink requests and occupies the sync module)",
+			c.LocalStorageInterval, minLocalStorageInterval)
 	}
 }
 

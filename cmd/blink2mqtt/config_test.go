@@ -28,6 +28,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		cfg.HADiscoveryPrefix != "homeassistant" || cfg.StateDir != "./data" || cfg.LogFormat != "auto" {
 		t.Errorf("defaults differ from the README's configuration table: %+v", cfg)
 	}
+	if cfg.LocalStorage != "auto" || cfg.LocalStorageInterval.String() != "1m0s" {
+		t.Errorf("local storage = %q every %s, want auto every 60s", cfg.LocalStorage, cfg.LocalStorageInterval)
+	}
 	if cfg.BlinkRESTURL != "https://rest-{tier}.immedia-semi.com" || cfg.BlinkOAuthURL != "https://api.oauth.blink.com" {
 		t.Errorf("Blink URLs = %q, %q", cfg.BlinkOAuthURL, cfg.BlinkRESTURL)
 	}
@@ -79,6 +82,12 @@ func TestLoadConfigErrorsNameTheVariable(t *testing.T) {
 			`LOG_LEVEL: "loud" is not one of trace, debug, info, warn, error`},
 		{"log format", map[string]string{"LOG_FORMAT": "xml"},
 			`LOG_FORMAT: "xml" is not one of auto, console, json`},
+		{"local storage", map[string]string{"LOCAL_STORAGE": "on"},
+			`LOCAL_STORAGE: "on" is not one of auto, off`},
+		{"local storage floor", map[string]string{"LOCAL_STORAGE_INTERVAL": "10s"},
+			"LOCAL_STORAGE_INTERVAL: 10s is under the 30s floor (each check costs about 4 Blink requests and occupies the sync module)"},
+		{"local storage interval not a duration", map[string]string{"LOCAL_STORAGE_INTERVAL": "often"},
+			`LOCAL_STORAGE_INTERVAL: "often" is not a duration like 30s, 5m or 1h`},
 		{"long value is cut", map[string]string{"LOG_FORMAT": strings.Repeat("x", 100)},
 			`LOG_FORMAT: "` + strings.Repeat("x", 64) + `"… is not one of auto, console, json`},
 		{"line break stays escaped", map[string]string{"LOG_LEVEL": "info\nSTATE_DIR: fine"},
