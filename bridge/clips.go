@@ -32,8 +32,10 @@ import (
 // truncated from Blink), into a temporary file in the target
 // directory that is checked (complete MP4 box structure), synced and
 // renamed, so no partial file is ever left under the final name. Failed
-// attempts (cut-off body, code 700 "Media not found", 5xx) are retried a
-// bounded number of times with backoff. Retention (age, total size, oldest
+// attempts (cut-off body, code 700 "Media not found", 5xx, 409 busy) are
+// retried a bounded number of times with backoff. A clip comes from a
+// clipSource: one download for a cloud clip, an upload by the sync module
+// and a download for a clip on its USB storage (localstorage.go). Retention (age, total size, oldest
 // first) runs at start and after each saved clip. On shutdown the events
 // still waiting are published at once; a crash loses them (the watermark is
 // already saved, so they are not replayed).

@@ -32,8 +32,13 @@
 //	thumbnails   (thumbnails.go) device pictures: images, their homescreen keys, the download
 //	                             queue and the files, under one lock; one worker downloads and
 //	                             writes.
-//	clipSaver    (clips.go)      clip downloads into MEDIA_DIR, retention, events that wait
+//	clipSaver    (clips.go)      clip downloads into MEDIA_DIR (from a clipSource: the cloud,
+//	                             or a sync module's USB storage), retention, events that wait
 //	                             for their file.
+//	localStorage (localstorage.go, localcursor.go, localnames.go)
+//	                             Sync Module 2 USB storage: which armed networks to check and
+//	                             when, the checks (on the network's command queue), its cursor
+//	                             file; new clips are published through the media watcher.
 //	runner       (runner.go, commands.go, requests.go)
 //	                             request parsing, one queue per network (typed queueKey), the
 //	                             executors, exactly one response per request.
@@ -52,13 +57,14 @@
 //
 //	poll:    poller → cloudGate → model → stateWriter (discovery, state), thumbnails
 //	media:   poller → mediaWatcher → model (motion, last event) → stateWriter; events → MQTT
+//	usb:     poller (homescreen) → localStorage → runner → cloudGate; → mediaWatcher (as media)
 //	command: connection → runner → cloudGate → model → stateWriter → response
 //
 // # Rules
 //
 // No lock is held while publishing, calling Blink or writing a file, and no
-// code holds two locks at once. State files (media cursor, ledger,
-// thumbnails) are written whole through internal/atomicfile by the one
+// code holds two locks at once. State files (media and local storage
+// cursors, ledger, thumbnails) are written whole through internal/atomicfile by the one
 // goroutine that owns them; clips stream into a temporary file that is
 // synced and renamed. Handlers of MQTT messages never block.
 package bridge
