@@ -268,3 +268,40 @@ func TestLocalClipRetries(t *testing.T) {
 		}
 	})
 }
+
+// TestLocalClipPath: a local clip is saved like a cloud clip, under its
+// device's directory ("unknown" when its camera is not known); an id that
+// is not digits (retention would not know the file) is not saved.
+func TestLocalClipPath(t *testing.T) {
+	dir := t.TempDir()
+	p := &localStorage{clips: &clipSaver{dir: dir}}
+	ref := blink.SyncModuleRef{NetworkID: usbHome, ID: usbHomeSM}
+	at := time.Date(2026, 3, 1, 21, 11, 50, 0, time.UTC)
+	tests := []struct {
+		name string
+		id   string
+		dev  int64
+		want string // "" = not saved
+	}{
+		{"known camera", "866333964", camBackDoor, filepath.Join(dir, "5001", "6001", "20260301T211150Z_866333964.mp4")},
+		{"unknown camera", "42", 0, filepath.Join(dir, "5001", "unknown", "20260301T211150Z_42.mp4")},
+		{"id with letters", "abc", camBackDoor, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := p.clipSource(ref, "4321", blink.LocalClip{ID: tc.id, CreatedAt: at}, blink.Device{ID: tc.dev}, at)
+			switch {
+			case tc.want == "" && src != nil:
+				t.Errorf("saved as %s", src.path)
+			case tc.want != "" && (src == nil || src.path != tc.want):
+				t.Errorf("source %+v, want path %s", src, tc.want)
+			case tc.want != "" && !clipName.MatchString(filepath.Base(src.path)):
+				t.Errorf("%s is not a name retention knows", src.path)
+			}
+		})
+	}
+	p.clips.dir = ""
+	if src := p.clipSource(ref, "4321", blink.LocalClip{ID: "1", CreatedAt: at}, blink.Device{ID: 1}, at); src != nil {
+		t.Error("a source without MEDIA_DIR")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
@@ -78,6 +79,54 @@ func (c *raw) complete(net, cmd int64) {
 		}
 	}
 	c.t.Fatalf("command %d not complete after 10 polls", cmd)
+}
+
+// signals is what a motion could show in the homescreen: the camera's
+// thumbnail and updated_at, its network's and its sync module's updated_at
+// and the module's heartbeat.
+type signals struct {
+	Networks []struct {
+		ID        int64  `json:"id"`
+		UpdatedAt string `json:"updated_at"`
+	} `json:"networks"`
+	SyncModules []struct {
+		NetworkID int64  `json:"network_id"`
+		UpdatedAt string `json:"updated_at"`
+		LastHB    string `json:"last_hb"`
+	} `json:"sync_modules"`
+	Cameras []struct {
+		ID        int64  `json:"id"`
+		Thumbnail string `json:"thumbnail"`
+		UpdatedAt string `json:"updated_at"`
+	} `json:"cameras"`
+}
+
+// TestLocalStorageMotionSignals: which homescreen fields move when a clip
+// lands on the USB storage — the cheap signal the bridge checks sooner on.
+// The camera's thumbnail and updated_at do; its network's and sync
+// module's fields do not.
+func TestLocalStorageMotionSignals(t *testing.T) {
+	clock := newClock()
+	srv, c := authed(t, blinkfake.Config{Account: usbAccount(), Now: clock.Now})
+	read := func() signals {
+		var s signals
+		c.rest("GET", fmt.Sprintf("/api/v3/accounts/%d/homescreen", srv.AccountID()), nil).json(t, &s)
+		return s
+	}
+	before := read()
+	clock.Add(10 * time.Second)
+	srv.TriggerMotion(6001, "pir")
+	after := read()
+	if before.Cameras[0].Thumbnail == after.Cameras[0].Thumbnail || before.Cameras[0].UpdatedAt == after.Cameras[0].UpdatedAt {
+		t.Errorf("camera: thumbnail %q → %q, updated_at %q → %q; want both moved",
+			before.Cameras[0].Thumbnail, after.Cameras[0].Thumbnail, before.Cameras[0].UpdatedAt, after.Cameras[0].UpdatedAt)
+	}
+	if before.Cameras[1] != after.Cameras[1] {
+		t.Errorf("the other network's camera moved: %+v → %+v", before.Cameras[1], after.Cameras[1])
+	}
+	if before.Networks[0] != after.Networks[0] || before.SyncModules[0] != after.SyncModules[0] {
+		t.Errorf("network or sync module moved: %+v %+v → %+v %+v", before.Networks[0], before.SyncModules[0], after.Networks[0], after.SyncModules[0])
+	}
 }
 
 func TestLocalStorageMotionGoesToTheManifest(t *testing.T) {
