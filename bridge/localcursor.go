@@ -194,15 +194,7 @@ func (c *localCursor) commit(id int64, published []freshClip) {
 			n.Watermark = f.at
 		}
 	}
-	cut := n.Watermark.Add(-localLookback)
-	for k, t := range n.Seen {
-		if t.Before(cut) {
-			delete(n.Seen, k)
-		}
-	}
-	if cut.After(n.Floor) {
-		n.Floor = cut
-	}
+	forgetBefore(n.Seen, n.Watermark, localLookback, &n.Floor)
 	c.dirty = true
 }
 

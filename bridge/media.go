@@ -158,16 +158,23 @@ func (m *mediaStore) newItems(items []blink.Media, now time.Time) []blink.Media 
 			m.watermark = t
 		}
 	}
-	cut := m.watermark.Add(-mediaLookback)
-	for id, t := range m.seen {
+	forgetBefore(m.seen, m.watermark, mediaLookback, &m.floor)
+	return fresh
+}
+
+// forgetBefore drops the keys of seen older than lookback before watermark
+// and raises floor to that cut: what is older is never new again, so its
+// keys need not be kept.
+func forgetBefore[K comparable](seen map[K]time.Time, watermark time.Time, lookback time.Duration, floor *time.Time) {
+	cut := watermark.Add(-lookback)
+	for k, t := range seen {
 		if t.Before(cut) {
-			delete(m.seen, id)
+			delete(seen, k)
 		}
 	}
-	if cut.After(m.floor) {
-		m.floor = cut
+	if cut.After(*floor) {
+		*floor = cut
 	}
-	return fresh
 }
 
 // Where an event's clip is kept: Blink's cloud, or a sync module's USB storage.
