@@ -12,6 +12,7 @@ const recentEvents = 20
 // page shows it.
 type RecentEvent struct {
 	Type       string // motion, snapshot, liveview, …
+	Storage    string // where Blink keeps the clip: "cloud", or "local" (a USB stick)
 	NetworkID  int64
 	DeviceID   int64
 	DeviceName string
@@ -53,7 +54,7 @@ func (l *eventLog) recent() []RecentEvent {
 
 // recentEventOf is the record of ev published at now.
 func recentEventOf(ev eventPayload, now time.Time) RecentEvent {
-	r := RecentEvent{Type: ev.Type, NetworkID: ev.NetworkID, DeviceID: ev.DeviceID, DeviceName: ev.DeviceName, PublishedAt: now}
+	r := RecentEvent{Type: ev.Type, Storage: ev.Storage, NetworkID: ev.NetworkID, DeviceID: ev.DeviceID, DeviceName: ev.DeviceName, PublishedAt: now}
 	if ev.CreatedAt != nil {
 		r.CreatedAt = *ev.CreatedAt
 	}

@@ -155,6 +155,10 @@ func TestE2ELocalStorageMotion(t *testing.T) {
 	if got := e.retained(e.topics.Events()); len(got) != 0 {
 		t.Errorf("event retained")
 	}
+	// The status page's last events list it like a cloud clip.
+	if evs := e.bridge.Status().Events; len(evs) == 0 || evs[0].Storage != storageLocal || evs[0].DeviceID != camBackDoor {
+		t.Errorf("recent events %+v, want the local clip first", evs)
+	}
 }
 
 // TestE2ELocalStorageOnlyArmedNetworks: a disarmed network, a network
