@@ -108,6 +108,47 @@ func TestSubmittedJobsShareTheNetworkQueue(t *testing.T) {
 	})
 }
 
+// TestSubmitReturnsOnlyWhenTheJobIsDone: a caller that gives up while its
+// job waits in the queue stops it from ever running; one that gives up
+// while it runs gets control back only after the job ended (its context
+// ended with the caller's).
+func TestSubmitReturnsOnlyWhenTheJobIsDone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: 10 * time.Second}
+		b, _ := newUnitBridge(t, c, func(o *Options) { o.CommandSpacing = time.Millisecond })
+		stop := startWorkers(t, b)
+		defer stop()
+		b.enqueue(mustRequest(t, OpArm, `{"network": 4321}`)) // occupies the queue for 10 s
+		synctest.Wait()
+
+		ran := false
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		err := b.runner.submit(ctx, 4321, "queued", func(context.Context) error { ran = true; return nil })
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("submit while queued = %v, want the deadline", err)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if ran {
+			t.Error("a job whose caller gave up in the queue ran anyway")
+		}
+
+		ended := false
+		ctx, cancel = context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		err = b.runner.submit(ctx, 4321, "running", func(jctx context.Context) error {
+			<-jctx.Done()
+			time.Sleep(2 * time.Second) // cleaning up after the caller left
+			ended = true
+			return jctx.Err()
+		})
+		if !ended || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("submit returned %v with the job ended=%v; want the deadline after the job ended", err, ended)
+		}
+	})
+}
+
 func TestFullQueueAnswersBusy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := &fakeCloud{hs: testHomescreen(), session: true, cmdDelay: time.Hour}

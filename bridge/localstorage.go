@@ -405,7 +405,7 @@ func (p *localStorage) check(ctx context.Context, network, sm int64) error {
 func (p *localStorage) readManifest(ctx context.Context, ref blink.SyncModuleRef) (*blink.LocalManifest, error) {
 	var req int64
 	err := p.retry(ctx, func() error {
-		return p.queued(ctx, ref.NetworkID, "local storage: request manifest", func(ctx context.Context) error {
+		return p.runner.submit(ctx, ref.NetworkID, "local storage: request manifest", func(ctx context.Context) error {
 			id, err := p.cloud.RequestLocalManifest(ctx, ref)
 			req = id
 			return p.gate.note(err)
@@ -416,7 +416,7 @@ func (p *localStorage) readManifest(ctx context.Context, ref blink.SyncModuleRef
 	}
 	var man *blink.LocalManifest
 	err = p.retry(ctx, func() error {
-		return p.queued(ctx, ref.NetworkID, "local storage: read manifest", func(ctx context.Context) error {
+		return p.runner.submit(ctx, ref.NetworkID, "local storage: read manifest", func(ctx context.Context) error {
 			m, err := p.cloud.LocalManifest(ctx, ref, req)
 			man = m
 			return p.gate.note(err)
@@ -447,36 +447,6 @@ func (p *localStorage) retry(ctx context.Context, step func() error) error {
 			t.Stop()
 			return errors.Join(err, ctx.Err())
 		case <-t.C:
-		}
-	}
-	return err
-}
-
-// queued runs job on network's command queue with ctx's deadline. Unlike a
-// bare runner.submit it returns only once job has finished or will never
-// start, so job may write into the caller's variables and files.
-func (p *localStorage) queued(ctx context.Context, network int64, what string, job func(context.Context) error) error {
-	token := make(chan struct{}, 1)
-	token <- struct{}{}
-	finished := make(chan struct{})
-	err := p.runner.submit(ctx, network, what, func(rctx context.Context) error {
-		select {
-		case <-token:
-		default:
-			return ctx.Err() // the caller gave up before it started
-		}
-		defer close(finished)
-		jctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(rctx, cancel)
-		defer stop()
-		return job(jctx)
-	})
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		select {
-		case <-token: // never started, and now never will
-		default:
-			<-finished
 		}
 	}
 	return err
@@ -533,7 +503,7 @@ func (p *localStorage) clipSource(ref blink.SyncModuleRef, manifestID string, c 
 		what: "local clip " + c.ID, path: clipFile(p.clips.dir, ref.NetworkID, dev, at, c.ID), created: at,
 		fetch: func(ctx context.Context, w io.Writer) error {
 			if !uploaded {
-				err := p.queued(ctx, ref.NetworkID, "local storage: upload clip", func(ctx context.Context) error {
+				err := p.runner.submit(ctx, ref.NetworkID, "local storage: upload clip", func(ctx context.Context) error {
 					return p.gate.note(p.cloud.RequestLocalClip(ctx, ref, manifestID, c.ID))
 				})
 				if err != nil {
@@ -541,7 +511,7 @@ func (p *localStorage) clipSource(ref blink.SyncModuleRef, manifestID string, c 
 				}
 				uploaded = true
 			}
-			return p.queued(ctx, ref.NetworkID, "local storage: download clip", func(ctx context.Context) error {
+			return p.runner.submit(ctx, ref.NetworkID, "local storage: download clip", func(ctx context.Context) error {
 				_, err := p.cloud.DownloadLocalClip(ctx, ref, manifestID, c.ID, w, maxClipBytes)
 				return p.gate.note(err)
 			})

@@ -91,9 +91,27 @@ func (r *runner) close() {
 // submit runs job on network's command queue — one at a time with the
 // network's other commands, CommandSpacing apart — and returns its error.
 // Parts whose Blink calls occupy the sync module (local storage, settings,
-// live view) go through here, so they never collide with a command.
+// live view) go through here, so they never collide with a command. job's
+// context ends with ctx or the bridge; submit returns only once job has
+// finished or will never start, so job may use the caller's variables and
+// files.
 func (r *runner) submit(ctx context.Context, network int64, what string, job func(context.Context) error) error {
-	req := &request{op: what, network: network, job: job, done: make(chan error, 1), received: time.Now()}
+	start := make(chan struct{}, 1) // the token to run: taken by the worker or by a caller who gave up
+	start <- struct{}{}
+	finished := make(chan struct{})
+	req := &request{op: what, network: network, done: make(chan error, 1), received: time.Now()}
+	req.job = func(wctx context.Context) error {
+		select {
+		case <-start:
+		default:
+			return ctx.Err() // the caller gave up before it started
+		}
+		defer close(finished)
+		jctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(wctx, cancel)()
+		return job(jctx)
+	}
 	q := r.queue(queueKey{queueNetwork, network})
 	if q == nil {
 		return errShuttingDown
@@ -107,6 +125,10 @@ func (r *runner) submit(ctx context.Context, network int64, what string, job fun
 	case err := <-req.done:
 		return err
 	case <-ctx.Done():
+		select {
+		case <-start: // never started, and now never will
+		case <-finished:
+		}
 		return ctx.Err()
 	}
 }
