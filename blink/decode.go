@@ -318,6 +318,10 @@ type rawCameraConfig struct {
 		WiFiStrength      flexInt    `json:"wifi_strength"`
 		LFRStrength       flexInt    `json:"lfr_strength"`
 		MotionSensitivity flexInt    `json:"motion_sensitivity"`
+		LastConnect       *struct {
+			WiFiStrength flexInt `json:"wifi_strength"`
+			LFRStrength  flexInt `json:"lfr_strength"`
+		} `json:"last_connect"`
 	} `json:"camera"`
 	Signals *rawSignals `json:"signals"`
 }
@@ -334,8 +338,17 @@ func decodeCameraConfig(op string, body []byte) (*CameraConfig, error) {
 		cfg.BatteryState = c.BatteryState.v
 		cfg.BatteryVoltageCV = c.BatteryVoltage.ptr()
 		cfg.TemperatureF = c.Temperature.ptr()
-		cfg.WiFiDBm = c.WiFiStrength.ptr()
-		cfg.LFRDBm = c.LFRStrength.ptr()
+		cfg.WiFiDBm, cfg.LFRDBm = dBm(c.WiFiStrength), dBm(c.LFRStrength)
+		if lc := c.LastConnect; lc != nil {
+			// The top level may hold the placeholder -255 while the
+			// reading sits under last_connect.
+			if cfg.WiFiDBm == nil {
+				cfg.WiFiDBm = dBm(lc.WiFiStrength)
+			}
+			if cfg.LFRDBm == nil {
+				cfg.LFRDBm = dBm(lc.LFRStrength)
+			}
+		}
 		cfg.MotionSensitivity = c.MotionSensitivity.ptr()
 	}
 	return cfg, nil
@@ -380,4 +393,13 @@ func decodeDoorbellConfig(op string, body []byte) (*DoorbellConfig, error) {
 type tierInfo struct {
 	Tier      flexString `json:"tier"`
 	AccountID flexInt    `json:"account_id"`
+}
+
+// dBm is a signal reading, or nil for none: absent, the placeholder -255, or
+// outside what a radio reports.
+func dBm(n flexInt) *int {
+	if !n.set || n.v == dBmPlaceholder || n.v < dBmMin || n.v >= 0 {
+		return nil
+	}
+	return n.ptr()
 }

@@ -11,13 +11,15 @@ const (
 	epThumbnail
 	epClip
 	epConfig
-	// Live view, settings and local storage join here, each with its row
-	// per family in familyRoutes.
+	epUpdate // settings: body built per change (UpdateSettings)
+	// Live view and local storage join here, each with its row per family
+	// in familyRoutes.
 	numEndpoints
 )
 
 var endpointNames = [numEndpoints]string{
 	epMotionOn: "motion_on", epMotionOff: "motion_off", epThumbnail: "thumbnail", epClip: "clip", epConfig: "config",
+	epUpdate: "update",
 }
 
 func (e endpoint) String() string {
@@ -52,6 +54,7 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epThumbnail: {tmpl: cameraBase + "/thumbnail"},
 		epClip:      {tmpl: cameraBase + "/clip"},
 		epConfig:    {tmpl: cameraBase + "/config"},
+		epUpdate:    {tmpl: cameraBase + "/update"},
 	},
 	FamilyOwl: {
 		// Minis have no enable/disable: motion detection is a config field.
@@ -60,6 +63,7 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epThumbnail: {tmpl: owlBase + "/thumbnail"},
 		epClip:      {tmpl: owlBase + "/clip"},
 		epConfig:    {tmpl: owlBase + "/config"},
+		epUpdate:    {tmpl: owlBase + "/config"},
 	},
 	FamilyDoorbell: {
 		epMotionOn:  {tmpl: doorbellBase + "/enable"},
@@ -67,6 +71,7 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epThumbnail: {tmpl: doorbellBase + "/thumbnail"},
 		epClip:      {tmpl: doorbellBase + "/clip"},
 		epConfig:    {tmpl: doorbellBase + "/config"},
+		epUpdate:    {tmpl: doorbellBase + "/config"},
 	},
 }
 

@@ -365,13 +365,13 @@ func codeKind(code int, message string) error {
 
 // ids are the values of a path template's placeholders.
 type ids struct {
-	acct, net, cam, cmd, sm int64
+	acct, net, cam, cmd, sm, prog int64
 	// manifest and clip are local-storage ids, which Blink sends as
 	// strings; only ids that pass validLocalID reach a path.
 	manifest, clip string
 }
 
-// fill replaces {acct}, {net}, {cam}, {cmd}, {sm}, {manifest} and {clip} in tmpl.
+// fill replaces {acct}, {net}, {cam}, {cmd}, {sm}, {prog}, {manifest} and {clip} in tmpl.
 func fill(tmpl string, v ids) string {
 	r := strings.NewReplacer(
 		"{acct}", strconv.FormatInt(v.acct, 10),
@@ -379,6 +379,7 @@ func fill(tmpl string, v ids) string {
 		"{cam}", strconv.FormatInt(v.cam, 10),
 		"{cmd}", strconv.FormatInt(v.cmd, 10),
 		"{sm}", strconv.FormatInt(v.sm, 10),
+		"{prog}", strconv.FormatInt(v.prog, 10),
 		"{manifest}", v.manifest,
 		"{clip}", v.clip,
 	)
