@@ -2,6 +2,7 @@ package blinkfake
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -12,6 +13,9 @@ import (
 type Account struct {
 	Networks []Network
 	Devices  []Device
+	// Notifications are the account's notification flags; nil gives the
+	// usual set, all on.
+	Notifications map[string]bool
 }
 
 // Network is one Blink system. SyncModule is nil for a standalone network
@@ -25,8 +29,10 @@ type Network struct {
 	// Subscription keeps clips in the media feed even when the sync
 	// module's local storage is active (a Blink subscription).
 	Subscription bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Programs are the network's schedules (ids left zero are assigned).
+	Programs  []Program
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // SyncModule is the sync module of a network.
@@ -75,8 +81,17 @@ type Device struct {
 	// LegacyThumbnail makes homescreen show the pre-2022 thumbnail path
 	// (fetched with ".jpg" appended) instead of the v3 URL.
 	LegacyThumbnail bool
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// WiFiPlaceholder makes a camera's config say -255 for wifi_strength
+	// and lfr_strength at the top level and carry the readings under
+	// last_connect, as some cameras do.
+	WiFiPlaceholder bool
+	// Config holds the settings fields the device's config reports
+	// (motion_sensitivity, video_length, illuminator_enable, …); nil gives
+	// the family's usual set. Only the fields present are reported, so a
+	// device without one has no such setting.
+	Config    map[string]any
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Media is one entry of the media/changed feed.
@@ -104,6 +119,7 @@ const (
 	firstCommandID    = 9_876_500_000
 	firstMediaID      = 3_123_400_000
 	firstUSBID        = 866_300_000 // manifest and local clip ids
+	firstProgramID    = 740_000_000
 )
 
 var deviceNames = []string{
@@ -139,8 +155,8 @@ func serialFor(prefix string, id int64) string {
 func defaultAccount() Account {
 	a := Account{
 		Networks: []Network{
-			{Name: "Home", Armed: true, SyncModule: &SyncModule{}},
-			{Name: "Cabin", SyncModule: &SyncModule{}},
+			{Name: "Home", Armed: true, SyncModule: &SyncModule{}, Programs: defaultPrograms()},
+			{Name: "Cabin", SyncModule: &SyncModule{}, Programs: defaultPrograms()},
 			{Name: "Living Room"},
 		},
 	}
@@ -175,6 +191,7 @@ func generateAccount(cfg Config) Account {
 		id := int64(firstNetworkID + i)
 		a.Networks = append(a.Networks, Network{
 			ID: id, Name: nthName(networkNames, i), Armed: i%2 == 0, SyncModule: &SyncModule{},
+			Programs: defaultPrograms(),
 		})
 		for j := 0; j < cfg.DevicesPerNetwork; j++ {
 			d := Device{NetworkID: id, Name: nthName(deviceNames, dev), Enabled: (i+j)%3 != 2}
@@ -338,6 +355,11 @@ func (s *Server) fillDevice(d *Device, now time.Time) {
 	if d.ThumbnailTS == 0 {
 		d.ThumbnailTS = d.UpdatedAt.Unix()
 	}
+	if d.Config == nil {
+		d.Config = defaultConfig(d.Family)
+	} else {
+		d.Config = maps.Clone(d.Config) // the caller's map stays theirs
+	}
 }
 
 func onlineWord(f blink.Family) string {
@@ -353,5 +375,6 @@ func cloneNetwork(n *Network) Network {
 		sm := *n.SyncModule
 		c.SyncModule = &sm
 	}
+	c.Programs = clonePrograms(n.Programs)
 	return c
 }

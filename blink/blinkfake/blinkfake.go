@@ -50,6 +50,18 @@
 // code 304 and changes the state at once. FailNextCommand, StallNextCommand,
 // offline devices and offline sync modules make commands fail or hang.
 //
+// # Settings, schedules, notifications
+//
+// Each device's config reports the settings fields of Device.Config (the
+// family's usual set when nil); POST …/camera/{c}/update and the Mini's and
+// doorbell's POST …/config check each value as Blink does (400 with a
+// message naming the field and its range; Minis and doorbells record at
+// most 30 s) and apply it when their config_set command completes.
+// Networks with a sync module have a "Nights" program by default
+// (GET/POST …/networks/{n}/programs…, synchronous); the account has
+// Blink's 17 notification flags. SetDeviceConfigOn, SetProgram and
+// SetNotification change them at once, as a person in the Blink app does.
+//
 // # Faults and inspection
 //
 // Inject a Fault (status, Retry-After, raw body, delay, truncated or
@@ -67,6 +79,7 @@ package blinkfake
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -225,6 +238,8 @@ type Server struct {
 	ids      map[int64]bool
 	netSeq   int64
 	devSeq   int64
+	progSeq  int64
+	notify   map[string]bool // notification flags; replaced, never changed
 
 	media    []*Media // ascending by ID
 	mediaSeq int64
@@ -302,6 +317,7 @@ func start(tb TB, cfg Config) (*Server, error) {
 		ids:      map[int64]bool{},
 		netSeq:   firstNetworkID,
 		devSeq:   firstDeviceID,
+		progSeq:  firstProgramID,
 		mediaSeq: firstMediaID,
 		purgeID:  firstMediaID - 1,
 		commands: map[int64]*command{},
@@ -351,6 +367,7 @@ func (s *Server) load(a Account) error {
 		if n.SyncModule != nil {
 			s.ids[n.SyncModule.ID] = true
 		}
+		s.fillPrograms(n.Programs)
 		s.networks[n.ID] = &n
 		s.netOrder = append(s.netOrder, n.ID)
 	}
@@ -358,6 +375,10 @@ func (s *Server) load(a Account) error {
 		if _, err := s.addDevice(d, now); err != nil {
 			return err
 		}
+	}
+	s.notify = maps.Clone(a.Notifications)
+	if s.notify == nil {
+		s.notify = defaultNotifications()
 	}
 	return nil
 }
@@ -433,6 +454,7 @@ func (s *Server) AddNetwork(n Network) (Network, error) {
 	if n.SyncModule != nil {
 		s.ids[n.SyncModule.ID] = true
 	}
+	s.fillPrograms(n.Programs)
 	s.networks[n.ID] = &n
 	s.netOrder = append(s.netOrder, n.ID)
 	return cloneNetwork(&n), nil

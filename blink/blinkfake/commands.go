@@ -58,8 +58,9 @@ type command struct {
 	deviceID    int64 // 0 for arm/disarm
 	family      blink.Family
 	kind        string
-	enable      bool // config_set target value
-	full        bool // full command object (camera /network/ paths)
+	enabled     *bool          // config_set: motion detection, when the body set it
+	config      map[string]any // config_set: settings fields to store
+	full        bool           // full command object (camera /network/ paths)
 	createdAt   time.Time
 	polls       int
 	state       cmdState
@@ -229,8 +230,14 @@ func (s *Server) finish(c *command, now time.Time) {
 		return
 	}
 	switch c.kind {
-	case cmdMotionEnable, cmdMotionDisable, cmdConfigSet:
-		d.Enabled = c.kind == cmdMotionEnable || (c.kind == cmdConfigSet && c.enable)
+	case cmdMotionEnable, cmdMotionDisable:
+		d.Enabled = c.kind == cmdMotionEnable
+		d.UpdatedAt = stamp
+	case cmdConfigSet:
+		if c.enabled != nil {
+			d.Enabled = *c.enabled
+		}
+		applyConfig(d, c.config)
 		d.UpdatedAt = stamp
 	case cmdThumbnail:
 		s.bumpThumbnail(d, now)

@@ -41,9 +41,10 @@ const (
 	EpCameraThumbnail   = "camera_thumbnail"    // POST /network/{n}/camera/{c}/thumbnail
 	EpCameraClip        = "camera_clip"         // POST /network/{n}/camera/{c}/clip
 	EpCameraConfig      = "camera_config"       // GET /network/{n}/camera/{c}/config
+	EpCameraUpdate      = "camera_update"       // POST /network/{n}/camera/{c}/update (settings)
 	EpCameraSignals     = "camera_signals"      // GET /network/{n}/camera/{c}/signals
 	EpOwlConfig         = "owl_config"          // GET …/owls/{c}/config
-	EpOwlConfigSet      = "owl_config_set"      // POST …/owls/{c}/config {"enabled":bool}
+	EpOwlConfigSet      = "owl_config_set"      // POST …/owls/{c}/config {"enabled":bool} and settings
 	EpOwlThumbnail      = "owl_thumbnail"       // POST …/owls/{c}/thumbnail
 	EpOwlClip           = "owl_clip"            // POST …/owls/{c}/clip
 	EpDoorbellEnable    = "doorbell_enable"     // POST …/doorbells/{c}/enable
@@ -51,7 +52,12 @@ const (
 	EpDoorbellThumbnail = "doorbell_thumbnail"  // POST …/doorbells/{c}/thumbnail
 	EpDoorbellClip      = "doorbell_clip"       // POST …/doorbells/{c}/clip
 	EpDoorbellConfig    = "doorbell_config"     // GET …/doorbells/{c}/config
-	EpDoorbellConfigSet = "doorbell_config_set" // POST …/doorbells/{c}/config {"enabled":bool}
+	EpDoorbellConfigSet = "doorbell_config_set" // POST …/doorbells/{c}/config {"enabled":bool} and settings
+	EpPrograms          = "programs"            // GET /api/v1/networks/{n}/programs
+	EpProgramEnable     = "program_enable"      // POST /api/v1/networks/{n}/programs/{p}/enable
+	EpProgramDisable    = "program_disable"     // POST /api/v1/networks/{n}/programs/{p}/disable
+	EpNotifications     = "notifications"       // GET /api/v1/accounts/{a}/notifications/configuration
+	EpNotificationsSet  = "notifications_set"   // POST /api/v1/accounts/{a}/notifications/configuration
 	EpCameraLiveview    = "camera_liveview"     // POST /api/v6/accounts/{a}/networks/{n}/cameras/{c}/liveview
 	EpOwlLiveview       = "owl_liveview"        // POST /api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview
 	EpDoorbellLiveview  = "doorbell_liveview"   // POST /api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview
@@ -145,6 +151,8 @@ var endpointNames = map[string]bool{
 	EpDoorbellLiveview: true, EpLegacyLogin: true, EpRESTOther: true,
 	EpLocalManifestRequest: true, EpLocalManifest: true, EpLocalClipRequest: true, EpLocalClip: true,
 	EpLocalClipDelete: true, EpLocalStatus: true,
+	EpCameraUpdate: true, EpPrograms: true, EpProgramEnable: true, EpProgramDisable: true,
+	EpNotifications: true, EpNotificationsSet: true,
 }
 
 func faultMatches(pattern, name, host string) bool {

@@ -74,9 +74,10 @@ func (s *Server) restRoutes() []restRoute {
 		r(post, "network/{n}/camera/{c}/thumbnail", EpCameraThumbnail, cmd(blink.FamilyCamera, cmdThumbnail, true)),
 		r(post, "network/{n}/camera/{c}/clip", EpCameraClip, cmd(blink.FamilyCamera, cmdClip, true)),
 		r(get, "network/{n}/camera/{c}/config", EpCameraConfig, s.handleConfig(blink.FamilyCamera)),
+		r(post, "network/{n}/camera/{c}/update", EpCameraUpdate, s.handleConfigSet(blink.FamilyCamera, true)),
 		r(get, "network/{n}/camera/{c}/signals", EpCameraSignals, s.handleSignals),
 		r(get, acct+"owls/{c}/config", EpOwlConfig, s.handleConfig(blink.FamilyOwl)),
-		r(post, acct+"owls/{c}/config", EpOwlConfigSet, cmd(blink.FamilyOwl, cmdConfigSet, false)),
+		r(post, acct+"owls/{c}/config", EpOwlConfigSet, s.handleConfigSet(blink.FamilyOwl, false)),
 		r(post, acct+"owls/{c}/thumbnail", EpOwlThumbnail, cmd(blink.FamilyOwl, cmdThumbnail, false)),
 		r(post, acct+"owls/{c}/clip", EpOwlClip, cmd(blink.FamilyOwl, cmdClip, false)),
 		r(post, acct+"doorbells/{c}/enable", EpDoorbellEnable, cmd(blink.FamilyDoorbell, cmdMotionEnable, false)),
@@ -84,7 +85,12 @@ func (s *Server) restRoutes() []restRoute {
 		r(post, acct+"doorbells/{c}/thumbnail", EpDoorbellThumbnail, cmd(blink.FamilyDoorbell, cmdThumbnail, false)),
 		r(post, acct+"doorbells/{c}/clip", EpDoorbellClip, cmd(blink.FamilyDoorbell, cmdClip, false)),
 		r(get, acct+"doorbells/{c}/config", EpDoorbellConfig, s.handleConfig(blink.FamilyDoorbell)),
-		r(post, acct+"doorbells/{c}/config", EpDoorbellConfigSet, cmd(blink.FamilyDoorbell, cmdConfigSet, false)),
+		r(post, acct+"doorbells/{c}/config", EpDoorbellConfigSet, s.handleConfigSet(blink.FamilyDoorbell, false)),
+		r(get, "api/v1/networks/{n}/programs", EpPrograms, s.handlePrograms),
+		r(post, "api/v1/networks/{n}/programs/{p}/enable", EpProgramEnable, s.handleProgramSet(true)),
+		r(post, "api/v1/networks/{n}/programs/{p}/disable", EpProgramDisable, s.handleProgramSet(false)),
+		r(get, "api/v1/accounts/{a}/notifications/configuration", EpNotifications, s.handleNotifications),
+		r(post, "api/v1/accounts/{a}/notifications/configuration", EpNotificationsSet, s.handleNotificationsSet),
 		r(post, "api/v6/accounts/{a}/networks/{n}/cameras/{c}/liveview", EpCameraLiveview, s.handleLiveview(blink.FamilyCamera)),
 		r(post, "api/v2/accounts/{a}/networks/{n}/owls/{c}/liveview", EpOwlLiveview, s.handleLiveview(blink.FamilyOwl)),
 		r(post, "api/v2/accounts/{a}/networks/{n}/doorbells/{c}/liveview", EpDoorbellLiveview, s.handleLiveview(blink.FamilyDoorbell)),
@@ -370,20 +376,8 @@ func (s *Server) notFound(w http.ResponseWriter, p params) {
 	writeJSON(w, s.cfg.WrongFamilyStatus, cameraNotFound)
 }
 
-func (s *Server) handleDeviceCommand(w http.ResponseWriter, r *http.Request, p params, fam blink.Family, kind string, full bool) {
-	enable := false
-	if kind == cmdConfigSet {
-		var body struct {
-			Enabled *bool `json:"enabled"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Enabled == nil {
-			writeJSON(w, http.StatusBadRequest, apiError{Message: "Invalid request body"})
-			return
-		}
-		enable = *body.Enabled
-	}
+func (s *Server) handleDeviceCommand(w http.ResponseWriter, _ *http.Request, p params, fam blink.Family, kind string, full bool) {
 	s.startDeviceCommand(w, p, fam, kind, full, func(c *command, _ *Device) any {
-		c.enable = enable
 		if full {
 			return s.fullCommand(c, nil)
 		}

@@ -2,6 +2,7 @@ package blinkfake
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -448,11 +449,16 @@ func (s *Server) cameraConfig(d *Device) map[string]any {
 		"battery_state": d.Battery, "battery_voltage": voltage, "battery_check_time": ts(now),
 		"temperature": d.TempF, "temp_adjust": 0, "temp_min": 40, "temp_max": 90, "temp_alarm_enable": false,
 		"wifi_strength": -40 - 8*(5-d.WiFiBars), "lfr_strength": -45 - 8*(5-d.LFRBars),
-		"motion_sensitivity": 5, "motion_alert": d.Enabled, "video_length": 30, "video_quality": "standard",
-		"record_audio_enable": true, "illuminator_enable": 2, "illuminator_intensity": 7,
-		"alert_interval": 10, "early_termination": true, "thumbnail": d.ThumbnailTS,
+		"thumbnail":    d.ThumbnailTS,
 		"last_connect": map[string]any{"ac_power": false, "battery_alert_status": false},
 	}
+	if d.WiFiPlaceholder {
+		// As Blink sends for some cameras: the reading only in last_connect.
+		cam["wifi_strength"], cam["lfr_strength"] = -255, -255
+		cam["last_connect"] = map[string]any{"ac_power": false, "battery_alert_status": false,
+			"wifi_strength": -40 - 8*(5-d.WiFiBars), "lfr_strength": -45 - 8*(5-d.LFRBars)}
+	}
+	maps.Copy(cam, d.Config)
 	if n, ok := s.networks[d.NetworkID]; ok {
 		cam["armed"] = n.Armed
 		if n.SyncModule != nil {
@@ -474,23 +480,25 @@ func (s *Server) signals(d *Device, withState bool) map[string]any {
 }
 
 func (s *Server) owlConfig(d *Device) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"name": d.Name, "updated_at": ts(d.UpdatedAt), "fw_version": d.FirmwareVersion,
-		"enabled": d.Enabled, "led_enabled": true, "status": d.Status, "video_quality": "best",
-		"clip_length": 30, "retrigger_time": 10, "motion_sensitivity": 5,
-		"night_vision_control": "normal", "illuminator_enable": "auto", "illuminator_enable_v2": "auto",
-		"record_audio_enable": true, "volume_control": 7, "wifi": d.WiFiBars, "flip_video": false,
+		"enabled": d.Enabled, "led_enabled": true, "status": d.Status,
+		"night_vision_control": "normal", "illuminator_enable_v2": "auto",
+		"volume_control": 7, "wifi": d.WiFiBars, "flip_video": false,
 		"local_storage_enabled": false,
 	}
+	maps.Copy(m, d.Config)
+	return m
 }
 
 func (s *Server) doorbellConfig(d *Device) map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"name": d.Name, "updated_at": ts(d.UpdatedAt), "fw_version": d.FirmwareVersion,
 		"enabled": d.Enabled, "status": d.Status, "temp": d.TempF,
 		"wifi_rssi": -40 - 8*(5-d.WiFiBars), "lfr_rssi": -50, "battery_state": d.Battery,
-		"motion_sensitivity": 5, "clip_length": 30, "video_quality": "best",
 	}
+	maps.Copy(m, d.Config)
+	return m
 }
 
 type wireLiveview struct {
