@@ -9,7 +9,10 @@
 //
 //   - Build(opts, hs) returns every config (bridge device included), sorted
 //     by topic, retained; BuildBridge(opts) only the bridge device, for when
-//     there is no homescreen yet.
+//     there is no homescreen yet. BuildWith(opts, hs, extras) adds a switch
+//     per schedule, a number/select/switch per device setting
+//     (SettingEntity, SettingState) and a switch per notification flag
+//     (settings.go).
 //   - Caps(device) and SyncCaps(syncModule) say which entities a device gets;
 //     Build uses them and the bridge publishes states for the same keys.
 //     Options.Caps may replace Caps (e.g. to add the dBm sensor).
@@ -159,15 +162,9 @@ func (o Options) caps(d blink.Device) Capabilities {
 }
 
 // Build returns the config of every entity for hs plus the bridge device,
-// sorted by topic, all retained. A nil hs gives BuildBridge.
-func Build(opts Options, hs *blink.Homescreen) []Message {
-	b := newBuilder(opts)
-	b.bridge()
-	if hs != nil {
-		b.homescreen(hs)
-	}
-	return b.messages()
-}
+// sorted by topic, all retained. A nil hs gives BuildBridge. BuildWith adds
+// what Extras describes.
+func Build(opts Options, hs *blink.Homescreen) []Message { return BuildWith(opts, hs, nil) }
 
 // BuildBridge returns the configs of the bridge device only (no homescreen
 // yet, e.g. while login waits for a 2FA code).
@@ -235,6 +232,7 @@ type builder struct {
 	out      map[string][]byte
 	bridgeID string // bridge device identifier
 	nodes    *Nodes // topic nodes of the homescreen being built
+	extras   *Extras
 }
 
 func newBuilder(opts Options) *builder {
@@ -361,6 +359,7 @@ func (b *builder) bridge() {
 	b.add(d, entity{component: "button", key: BridgeRefresh, name: "Refresh", category: "config", fields: map[string]any{
 		"command_topic": set(BridgeRefresh), "payload_press": Press, "icon": "mdi:refresh",
 	}})
+	b.notificationSwitches(d)
 }
 
 // 2FA text entity limits. The state is "" or a mask of '*', never the code.
@@ -424,6 +423,7 @@ func (b *builder) network(n blink.Network) {
 		"payload_disarm":        Disarm,
 		"json_attributes_topic": b.t.NetworkAttributes(n.ID),
 	}})
+	b.networkPrograms(d, n)
 }
 
 func deviceBlock(node, name, model, modelID, sw, serial, via string) map[string]any {
@@ -570,4 +570,5 @@ func (b *builder) device(dv blink.Device, via string) {
 			"state_topic": st(EntityEvent), "device_class": "motion", "event_types": c.EventTypes,
 		}})
 	}
+	b.deviceSettings(d, dv)
 }

@@ -6,6 +6,7 @@ var (
 	FixtureOptions    = testOptions
 	FixtureAccount    = defaultAccount
 	FixtureBigAccount = bigAccount
+	FixtureExtras     = testExtras
 )
 
 // SchemaErrors is the schema check of msgs published under opts' prefix.

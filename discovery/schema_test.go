@@ -96,6 +96,30 @@ var platforms = map[string]platformSchema{
 		optional: []string{"state_topic", "command_template", "min", "max", "mode", "pattern",
 			"value_template", "optimistic", "retain"},
 	},
+	"number": {
+		required: []string{"command_topic"},
+		optional: []string{"state_topic", "command_template", "min", "max", "step", "mode",
+			"payload_reset", "unit_of_measurement", "value_template", "optimistic", "retain", "device_class"},
+		deviceClasses: numberClassNames(),
+	},
+	"select": {
+		required: []string{"command_topic", "options"},
+		optional: []string{"state_topic", "command_template", "value_template", "optimistic", "retain"},
+	},
+}
+
+// numberClassNames are the number device classes: the sensor list without
+// the non-numeric ones.
+func numberClassNames() []string {
+	var out []string
+	for _, c := range sensorClassNames() {
+		switch c {
+		case "date", "enum", "timestamp", "uptime", "monetary":
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // sensorUnits are the units HA allows per sensor device class; an empty
@@ -581,6 +605,48 @@ func checkConfig(prefix string, m Message) []error {
 		}
 		if p["device_class"] == "doorbell" && !seen["ring"] {
 			bad("doorbell event without the standard type ring (HA 2026.4)")
+		}
+	case "number":
+		num := func(k string, def float64) float64 {
+			v, ok := p[k]
+			if !ok {
+				return def
+			}
+			f, isNum := v.(float64)
+			if !isNum {
+				bad("%s = %v, want a number", k, v)
+				return def
+			}
+			return f
+		}
+		lo, hi, step := num("min", 0), num("max", 100), num("step", 1)
+		if lo >= hi {
+			bad("number min %v must be < max %v", lo, hi)
+		}
+		if step < 0.001 {
+			bad("number step %v, want at least 0.001", step)
+		}
+		if mode, ok := str("mode"); ok && !slices.Contains([]string{"auto", "box", "slider"}, mode) {
+			bad("number mode %q", mode)
+		}
+		dc, _ := p["device_class"].(string)
+		if unit, ok := str("unit_of_measurement"); ok && dc != "" {
+			if units, listed := sensorUnits[dc]; listed && !slices.Contains(units, unit) {
+				bad("unit %q not allowed for number device_class %s", unit, dc)
+			}
+		}
+	case "select":
+		opts, _ := p["options"].([]any)
+		if len(opts) == 0 {
+			bad("select options empty")
+		}
+		seen := map[string]bool{}
+		for _, o := range opts {
+			s, isStr := o.(string)
+			if !isStr || s == "" || seen[s] {
+				bad("select option %v empty, not a string or repeated", o)
+			}
+			seen[s] = true
 		}
 	case "text":
 		lo, hi := 0.0, 255.0

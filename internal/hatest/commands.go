@@ -2,6 +2,7 @@ package hatest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/blink2mqtt/blink2mqtt/discovery"
@@ -19,8 +20,9 @@ type Command struct {
 
 // Commands lists every command topic in msgs with the payloads HA sends
 // there (alarm actions it supports, switch on/off, button press, a sample
-// 2FA code for text), sorted by topic, for end-to-end tests that drive the
-// bridge the way HA would.
+// 2FA code for text, a number's least value and next step, every option of
+// a select), sorted by topic, for end-to-end tests that drive the bridge
+// the way HA would.
 func Commands(msgs []discovery.Message) []Command {
 	var out []Command
 	for _, c := range mustParse(msgs) {
@@ -35,6 +37,16 @@ func Commands(msgs []discovery.Message) []Command {
 			cmd.Payloads = []string{or(c.PayloadOn, discovery.On), or(c.PayloadOff, discovery.Off)}
 		case "button":
 			cmd.Payloads = []string{or(c.PayloadPress, discovery.Press)}
+		case "number":
+			// HA sends the value as a plain number, whole values without
+			// a fraction; the least value and the next step are samples.
+			lo, hi, step := numberRange(c)
+			cmd.Payloads = []string{formatNumber(lo)}
+			if lo+step <= hi {
+				cmd.Payloads = append(cmd.Payloads, formatNumber(lo+step))
+			}
+		case "select":
+			cmd.Payloads = slices.Clone(c.Options)
 		case "text":
 			v := textValidator(c)
 			for _, s := range []string{"123456", "abcdef", ""} {
@@ -49,6 +61,8 @@ func Commands(msgs []discovery.Message) []Command {
 	slices.SortFunc(out, func(a, b Command) int { return strings.Compare(a.Topic, b.Topic) })
 	return out
 }
+
+func formatNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // alarmPayloads are the arm actions the panel supports (every one when it
 // does not say), then disarm.

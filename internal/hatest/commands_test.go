@@ -15,6 +15,10 @@ func TestCommandsUseHADefaults(t *testing.T) {
 		cfg("homeassistant/button/n/b/config", `{"command_topic":"c/b/set"}`),
 		cfg("homeassistant/text/n/letters/config", `{"command_topic":"c/letters/set","pattern":"^[a-z]+$"}`),
 		cfg("homeassistant/sensor/n/s/config", `{"state_topic":"c/s"}`),
+		cfg("homeassistant/number/n/n/config", `{"command_topic":"c/n/set","state_topic":"c/n","min":5,"max":60,"step":5}`),
+		cfg("homeassistant/number/n/one/config", `{"command_topic":"c/one/set","min":0.5,"max":1,"step":0.5}`),
+		cfg("homeassistant/number/n/def/config", `{"command_topic":"c/def/set"}`),
+		cfg("homeassistant/select/n/sel/config", `{"command_topic":"c/sel/set","options":["saver","best"]}`),
 	}
 	tests := []struct {
 		topic    string
@@ -24,7 +28,11 @@ func TestCommandsUseHADefaults(t *testing.T) {
 		{"c/all/set", []string{"ARM_HOME", "ARM_AWAY", "ARM_NIGHT", "ARM_VACATION", "ARM_CUSTOM_BYPASS", "TRIGGER", "DISARM"}, "c/all"},
 		{"c/away/set", []string{"AWAY", "DISARM"}, "c/away"},
 		{"c/b/set", []string{"PRESS"}, ""},
+		{"c/def/set", []string{"0", "1"}, ""},
 		{"c/letters/set", []string{"abcdef"}, ""},
+		{"c/n/set", []string{"5", "10"}, "c/n"},
+		{"c/one/set", []string{"0.5", "1"}, ""},
+		{"c/sel/set", []string{"saver", "best"}, ""},
 		{"c/sw/set", []string{"1", "0"}, ""},
 	}
 	got := Commands(msgs)

@@ -47,6 +47,7 @@ type config struct {
 	ImageEncoding       string              `json:"image_encoding"`
 	Min                 *float64            `json:"min"`
 	Max                 *float64            `json:"max"`
+	Step                *float64            `json:"step"`
 	Pattern             string              `json:"pattern"`
 	Availability        []availabilityEntry `json:"-"`
 	AvailabilityTopic   string              `json:"availability_topic"`

@@ -57,6 +57,10 @@ func StateContract(msgs []discovery.Message) map[string]Validator {
 			add(c.StateTopic, sensorValidator(c))
 		case "text":
 			add(c.StateTopic, textValidator(c))
+		case "number":
+			add(c.StateTopic, numberValidator(c))
+		case "select":
+			add(c.StateTopic, oneOf("select state", append(slices.Clone(c.Options), discovery.StateNone)...))
 		case "event":
 			add(c.StateTopic, eventValidator(c.EventTypes))
 		case "image":
@@ -182,6 +186,37 @@ func sensorValidator(c config) Validator {
 // nonNumericSensorClass reports the sensor device classes whose state is not a number.
 func nonNumericSensorClass(dc string) bool {
 	return dc == "date" || dc == "enum" || dc == "timestamp" || dc == "uptime"
+}
+
+// numberRange is a number entity's min and max with HA's defaults.
+func numberRange(c config) (lo, hi, step float64) {
+	lo, hi, step = 0, 100, 1
+	if c.Min != nil {
+		lo = *c.Min
+	}
+	if c.Max != nil {
+		hi = *c.Max
+	}
+	if c.Step != nil {
+		step = *c.Step
+	}
+	return lo, hi, step
+}
+
+// numberValidator accepts a number from min to max (HA logs and ignores
+// others) or StateNone.
+func numberValidator(c config) Validator {
+	lo, hi, _ := numberRange(c)
+	return func(p []byte) error {
+		if string(p) == discovery.StateNone {
+			return nil
+		}
+		f, err := strconv.ParseFloat(string(p), 64)
+		if err != nil || f < lo || f > hi {
+			return fmt.Errorf("number state %q: want a number from %v to %v or %q", p, lo, hi, discovery.StateNone)
+		}
+		return nil
+	}
 }
 
 func textValidator(c config) Validator {

@@ -31,6 +31,9 @@ func TestStateContractDefaults(t *testing.T) {
 		cfg("homeassistant/image/n/b64/config", `{"image_topic":"s/b64","image_encoding":"b64"}`),
 		cfg("homeassistant/camera/cam/config", `{"topic":"s/cam"}`),
 		cfg("homeassistant/sensor/n/gone/config", ""),
+		cfg("homeassistant/number/n/num/config", `{"command_topic":"s/num/set","state_topic":"s/num","min":1,"max":9}`),
+		cfg("homeassistant/number/n/pct/config", `{"command_topic":"s/pct/set","state_topic":"s/pct"}`),
+		cfg("homeassistant/select/n/sel/config", `{"command_topic":"s/sel/set","state_topic":"s/sel","options":["off","on"]}`),
 	}
 	contract := StateContract(msgs)
 	tests := []struct {
@@ -66,6 +69,16 @@ func TestStateContractDefaults(t *testing.T) {
 		{"image b64 empty", "s/b64", "", false},
 		{"camera jpeg", "s/cam", "\xff\xd8\xff\xe0", true},
 		{"camera png", "s/cam", "\x89PNG", false},
+		{"number in range", "s/num", "9", true},
+		{"number fraction", "s/num", "2.5", true},
+		{"number above max", "s/num", "10", false},
+		{"number words", "s/num", "five", false},
+		{"number unknown", "s/num", discovery.StateNone, true},
+		{"number default range", "s/pct", "100", true},
+		{"number default range below", "s/pct", "-1", false},
+		{"select option", "s/sel", "on", true},
+		{"select other", "s/sel", "auto", false},
+		{"select unknown", "s/sel", discovery.StateNone, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,8 +91,8 @@ func TestStateContractDefaults(t *testing.T) {
 			}
 		})
 	}
-	if len(contract) != 13 {
-		t.Errorf("%d rules, want 13 (command and removed topics get none): %v", len(contract), slices.Sorted(maps.Keys(contract)))
+	if len(contract) != 16 {
+		t.Errorf("%d rules, want 16 (command and removed topics get none): %v", len(contract), slices.Sorted(maps.Keys(contract)))
 	}
 }
 
