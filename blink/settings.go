@@ -542,3 +542,63 @@ func (c *Client) UpdateSettings(ctx context.Context, d DeviceRef, changes []Sett
 	}
 	return c.command(ctx, r.tmpl, ids{net: d.NetworkID, cam: d.ID}, body)
 }
+
+// wireNames are the JSON forms as a state file writes them.
+var wireNames = [...]string{wireDefault: "", wireNumber: "number", wireString: "string", wireBool: "bool"}
+
+type settingJSON struct {
+	Name  string          `json:"name"`
+	Value json.RawMessage `json:"value"`
+	Field string          `json:"field,omitempty"`
+	Form  string          `json:"form,omitempty"`
+}
+
+// MarshalJSON writes the setting for a state file: name, value, field and
+// the JSON form the device used for it.
+func (s Setting) MarshalJSON() ([]byte, error) {
+	v, err := s.Value.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(settingJSON{Name: s.Name, Value: v, Field: s.Field, Form: wireNames[s.wire]})
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote. A name outside the catalogue
+// or a value not of its kind is an error.
+func (s *Setting) UnmarshalJSON(b []byte) error {
+	var j settingJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	spec, ok := SettingByName(j.Name)
+	if !ok {
+		return fmt.Errorf("unknown setting %q", cleanText(j.Name, 40))
+	}
+	var v SettingValue
+	switch spec.Kind {
+	case SettingNumber:
+		var n int
+		if err := json.Unmarshal(j.Value, &n); err != nil {
+			return fmt.Errorf("setting %s: %w", spec.Name, err)
+		}
+		v = NumberValue(n)
+	case SettingChoice:
+		var c string
+		if err := json.Unmarshal(j.Value, &c); err != nil {
+			return fmt.Errorf("setting %s: %w", spec.Name, err)
+		}
+		v = ChoiceValue(cleanText(c, maxChoiceText))
+	default:
+		var on bool
+		if err := json.Unmarshal(j.Value, &on); err != nil {
+			return fmt.Errorf("setting %s: %w", spec.Name, err)
+		}
+		v = SwitchValue(on)
+	}
+	w := wire(slices.Index(wireNames[:], j.Form))
+	if w < 0 || j.Form == "" {
+		w = wireDefault
+	}
+	*s = Setting{Name: spec.Name, Value: v, Field: cleanText(j.Field, 64), wire: w}
+	return nil
+}

@@ -381,3 +381,29 @@ func TestDecodeNotifications(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingJSONRoundTrip: a state file keeps a setting's value, field and
+// form, so a change after a restart is written as the device wants it.
+func TestSettingJSONRoundTrip(t *testing.T) {
+	ds, err := decodeDeviceSettings("GET /c", FamilyCamera, mustFixture(t, "camera_config_placeholder.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(ds.Settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []Setting
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, ds.Settings) {
+		t.Errorf("round trip\n got %+v\nwant %+v", back, ds.Settings)
+	}
+	for _, bad := range []string{`{"name":"volume","value":1}`, `{"name":"motion_sensitivity","value":"x"}`, `{"name":"record_audio","value":1}`, `[]`} {
+		var s Setting
+		if err := json.Unmarshal([]byte(bad), &s); err == nil {
+			t.Errorf("%s accepted as %+v", bad, s)
+		}
+	}
+}

@@ -34,6 +34,7 @@ type Bridge struct {
 	events      *eventLog
 	local       *localStorage // nil: USB storage is not watched
 	republisher *republisher
+	settings    *settingsPart
 
 	running atomic.Bool
 	wg      sync.WaitGroup
@@ -95,16 +96,21 @@ func New(opts Options) (*Bridge, error) {
 	b.media = &mediaWatcher{store: store, events: b.events, topics: opts.Topics, opts: o, log: logMedia, emit: b.emit}
 	b.clips = newClipSaver(o, b.cloud, b.media.publishEvent, logMedia)
 	b.local = newLocalStorage(o, b.cloud, cursor, logLocal, b.emit)
+	b.settings = newSettingsPart(o, b.cloud, sub("settings"), b.emit)
 
 	// Wiring: who may call whom (data flows poll → model → writer, and
 	// command → runner → cloud → model → writer).
 	b.writer.conn, b.writer.model, b.writer.cloud, b.writer.thumbs, b.writer.ledger = b.conn, b.model, b.cloud, b.thumbs, ledger
+	b.writer.settings = b.settings
+	b.settings.model, b.settings.writer = b.model, b.writer
 	b.conn.writer, b.conn.runner, b.conn.republisher = b.writer, b.runner, b.republisher
 	b.thumbs.writer, b.thumbs.usable = b.writer, func() bool { return b.model.authStatus().usable() }
 	b.media.cloud, b.media.model, b.media.writer, b.media.conn, b.media.clips = b.cloud, b.model, b.writer, b.conn, b.clips
 	b.media.motionStarted = b.poller.recompute
 	p := b.poller
 	p.cloud, p.model, p.media, p.writer, p.thumbs, p.opts, p.log, p.emit = b.cloud, b.model, b.media, b.writer, b.thumbs, o, sub("poll"), b.emit
+	// The settings part hears of each homescreen: devices come and go.
+	p.observers = append(p.observers, b.settings.noteHomescreen)
 	p.resumed = func() {
 		b.log.Info().Msg("found a new Blink login; resuming polling")
 		b.SetAuthState(AuthOK, "")
@@ -118,6 +124,7 @@ func New(opts Options) (*Bridge, error) {
 		p.usbOnly = l.recordsToUSB
 		b.writer.localWatch = true
 	}
+	r.settings = b.settings
 	return b, nil
 }
 
@@ -180,6 +187,7 @@ func (b *Bridge) start(ctx context.Context) (stop func(d time.Duration) bool) {
 	if b.local != nil {
 		b.wg.Go(func() { b.local.run(parts) })
 	}
+	b.wg.Go(func() { b.settings.run(parts) })
 	return func(d time.Duration) bool {
 		b.runner.close() // no worker starts after this
 		cancelParts()

@@ -30,6 +30,8 @@ func (r *runner) execute(ctx context.Context, req *request) {
 		data, err = r.doRecord(ctx, req)
 	case OpRefresh:
 		data, err = r.doRefresh(ctx)
+	case OpProgram, OpSettings, OpNotifications:
+		data, err = r.settings.execute(ctx, req)
 	case OpAuthVerify:
 		err = r.doAuthVerify(ctx, req)
 	case OpAuthLogin:

@@ -118,6 +118,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		CommandSpacing:    time.Millisecond,
 		StateDir:          e.stateDir,
 		refreshFloor:      -1, // tests poll with refresh requests
+		settingsSpacing:   time.Millisecond,
 		Logger:            zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), e.logs)).With().Timestamp().Logger(),
 		Version:           "test",
 	}
@@ -174,6 +175,13 @@ func (e *env) start() {
 	e.rec.WaitForAfter(e.t, mark, e.topics.BridgeState(), mqtttest.Equals("online"))
 	if nets := e.fake.Networks(); len(nets) > 0 {
 		e.rec.WaitForAfter(e.t, mark, e.alarmTopic(nets[0].ID), mqtttest.Any)
+		// The first settings reads follow the first homescreen; tests
+		// start once they are published.
+		select {
+		case <-b.settings.firstRound:
+		case <-time.After(10 * time.Second):
+			e.t.Fatal("the first settings reads did not finish within 10s")
+		}
 	}
 	// The answer to a refresh comes after the start-up publishing is done,
 	// so tests that count messages start from a quiet bridge.

@@ -42,6 +42,14 @@ type discoveryLedger struct {
 	published map[string]string
 	fp        uint64 // fingerprint of the homescreen last described
 	seq       uint64 // snapshot last described
+	xseq      uint64 // shape of the extras last described
+}
+
+// extrasView is the settings part's discovery extras and its shape's
+// sequence number (it grows when the extras change).
+type extrasView struct {
+	extras *discovery.Extras
+	seq    uint64
 }
 
 func loadLedger(dir string, opts discovery.Options, enabled bool, log zerolog.Logger) (*discoveryLedger, error) {
@@ -68,7 +76,7 @@ func loadLedger(dir string, opts discovery.Options, enabled bool, log zerolog.Lo
 // reset forgets what was published: a new connection publishes it all.
 func (l *discoveryLedger) reset() {
 	clear(l.published)
-	l.fp, l.seq = 0, 0
+	l.fp, l.seq, l.xseq = 0, 0, 0
 }
 
 // discoveryPlan is one round of discovery work.
@@ -82,22 +90,23 @@ type discoveryPlan struct {
 // plan returns what to publish for snap: every config when all, else only
 // those that changed (nothing at all when the homescreen's fingerprint did
 // not move).
-func (l *discoveryLedger) plan(snap *snapshot, all bool) discoveryPlan {
+func (l *discoveryLedger) plan(snap *snapshot, x extrasView, all bool) discoveryPlan {
 	if !l.enabled {
 		if len(l.file.Topics) == 0 {
 			return discoveryPlan{}
 		}
 		return discoveryPlan{remove: discovery.Removals(l.file.Topics, nil), ledger: []string{}, set: true}
 	}
-	if !all && snap.seq == l.seq && len(l.published) > 0 {
+	if !all && snap.seq == l.seq && x.seq == l.xseq && len(l.published) > 0 {
 		return discoveryPlan{}
 	}
 	l.seq = snap.seq
 	fp := discoveryFingerprint(snap.hs)
-	if !all && fp == l.fp && len(l.published) > 0 {
+	if !all && fp == l.fp && x.seq == l.xseq && len(l.published) > 0 {
 		return discoveryPlan{}
 	}
-	msgs := discovery.Build(l.opts, snap.hs)
+	l.xseq = x.seq
+	msgs := discovery.BuildWith(l.opts, snap.hs, x.extras)
 	var p discoveryPlan
 	for _, m := range msgs {
 		if old, ok := l.published[m.Topic]; ok && old == string(m.Payload) {

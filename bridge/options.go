@@ -107,6 +107,9 @@ type Options struct {
 	// checks USB storage only by the clock (the figure without the trigger).
 	localRetryBase time.Duration
 	localNoTrigger bool
+	// settingsInterval, settingsSpacing and settingsFloor override the
+	// settings part's timing for tests (0: the defaults in settings.go).
+	settingsInterval, settingsSpacing, settingsFloor time.Duration
 }
 
 // MQTTOptions configure the broker connection.

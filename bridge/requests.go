@@ -36,6 +36,7 @@ var opOptional = map[string][]string{
 	OpSnapshot:        {"network", "family"},
 	OpMotionDetection: {"network", "family"},
 	OpRecord:          {"network", "family"},
+	OpSettings:        {"network", "family"},
 }
 
 // opFields lists the fields each operation needs (besides "transaction").
@@ -49,6 +50,9 @@ var opFields = map[string][]string{
 	OpAuthVerify:      {"code"},
 	OpAuthLogin:       nil,
 	OpRediscover:      nil,
+	OpProgram:         {"network", "program", "enabled"},
+	OpSettings:        {"device", "settings"},
+	OpNotifications:   {"settings"},
 }
 
 func knownOps() string {
@@ -77,6 +81,11 @@ type request struct {
 	enabled bool
 	replace bool // auth/login: start over while a code is pending
 	code    blink.Secret
+	// program, changes and flags are the program, settings and
+	// notifications ops' (settings_requests.go).
+	program int64
+	changes []settingChange
+	flags   []blink.NotificationFlag
 
 	// Resolved by resolve: the device (for device ops).
 	dev blink.Device
@@ -167,6 +176,14 @@ func parseRequest(op string, payload []byte) (*request, error) {
 			}
 		case "code":
 			r.code, err = parseCode(raw)
+		case "program":
+			r.program, err = parseID(k, raw)
+		case "settings":
+			if op == OpNotifications {
+				r.flags, err = parseNotificationFlags(raw)
+			} else {
+				r.changes, err = parseSettingChanges(raw)
+			}
 		}
 		if err != nil {
 			return r, err
@@ -303,7 +320,27 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		case discovery.BridgeRefresh:
 			return press(OpRefresh)
 		}
+		if flag, ok := discovery.ParseNotificationKey(parts[1]); ok {
+			on, err := onOffPayload(p, "notification flag command")
+			if err != nil {
+				return nil, err
+			}
+			r.op, r.flags = OpNotifications, []blink.NotificationFlag{{Name: flag, On: on}}
+			return r, nil
+		}
 		return nil, badInput("unknown bridge command %q", short(parts[1]))
+	case len(parts) == 2 && strings.HasPrefix(parts[1], "program_"):
+		net, err1 := parseID("network", json.RawMessage(parts[0]))
+		prog, ok := discovery.ParseProgramKey(parts[1])
+		if err1 != nil || !ok {
+			return nil, badInput("command topic %q has no network and schedule", short(topic))
+		}
+		on, err := onOffPayload(p, "schedule command")
+		if err != nil {
+			return nil, err
+		}
+		r.op, r.network, r.program, r.enabled = OpProgram, net, prog, on
+		return r, nil
 	case len(parts) == 2 && parts[1] == discovery.EntityAlarm:
 		net, err := parseID("network", json.RawMessage(parts[0]))
 		if err != nil {
@@ -342,9 +379,28 @@ func parseSet(t discovery.Topics, topic string, payload []byte) (*request, error
 		case discovery.EntityRecord:
 			return press(OpRecord)
 		}
+		if spec, ok := blink.SettingByName(parts[2]); ok {
+			v, err := settingFromPayload(spec, p)
+			if err != nil {
+				return nil, err
+			}
+			r.op, r.changes = OpSettings, []settingChange{{name: spec.Name, value: v}}
+			return r, nil
+		}
 		return nil, badInput("entity %q takes no commands", short(parts[2]))
 	}
 	return nil, badInput("unknown command topic %q", short(topic))
+}
+
+// onOffPayload reads a switch command: ON or OFF.
+func onOffPayload(p, what string) (bool, error) {
+	switch strings.ToUpper(p) {
+	case discovery.On:
+		return true, nil
+	case discovery.Off:
+		return false, nil
+	}
+	return false, badInput("%s must be ON or OFF", what)
 }
 
 // validNode accepts a device's topic node: its id, or "<family>-<id>".

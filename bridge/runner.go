@@ -24,6 +24,7 @@ const (
 	queueNetwork queueKind = iota // one per network: commands there run one at a time, spaced
 	queueBridge                   // refresh
 	queueAuth                     // logins and 2FA codes
+	queueAccount                  // account settings (notification flags): spaced like commands
 )
 
 // queueKey names one request queue.
@@ -38,6 +39,8 @@ func (k queueKey) String() string {
 		return "network " + strconv.FormatInt(k.network, 10)
 	case queueAuth:
 		return "auth"
+	case queueAccount:
+		return "account"
 	}
 	return "bridge"
 }
@@ -56,6 +59,7 @@ type runner struct {
 	thumbs      *thumbnails
 	conn        *connection
 	republisher *republisher
+	settings    *settingsPart
 	auth        Authenticator
 	log         zerolog.Logger
 	emit        func(Event)
@@ -187,6 +191,7 @@ func (r *runner) enqueue(req *request) {
 		return
 	}
 	if req.op == OpRediscover {
+		r.settings.rediscover()
 		// Answered by the republisher, which coalesces floods.
 		if err := r.republisher.request(req); err != nil {
 			go r.respond(req, nil, err)
@@ -214,6 +219,8 @@ func (r *runner) resolve(req *request) (queueKey, error) {
 		return queueKey{kind: queueBridge}, nil
 	case OpAuthVerify, OpAuthLogin, discovery.BridgeAuthCode:
 		return queueKey{kind: queueAuth}, nil
+	case OpNotifications:
+		return queueKey{kind: queueAccount}, nil
 	}
 	snap := r.model.snapshot()
 	hs := snap.hs
@@ -221,7 +228,7 @@ func (r *runner) resolve(req *request) (queueKey, error) {
 		return queueKey{}, badInput("no Blink state yet; try again after the first poll")
 	}
 	switch req.op {
-	case OpArm, OpDisarm:
+	case OpArm, OpDisarm, OpProgram:
 		if !slices.ContainsFunc(hs.Networks, func(n blink.Network) bool { return n.ID == req.network }) {
 			return queueKey{}, badInput("unknown network %d (known: %s)", req.network, networkIDs(hs))
 		}
@@ -318,7 +325,7 @@ func (r *runner) queue(key queueKey) chan *request {
 	q := make(chan *request, r.opts.QueueSize)
 	r.queues[key] = q
 	spacing := time.Duration(0)
-	if key.kind == queueNetwork {
+	if key.kind == queueNetwork || key.kind == queueAccount {
 		spacing = r.opts.CommandSpacing
 	}
 	ctx := r.ctx

@@ -41,7 +41,10 @@ type stateView struct {
 	// its last check); localChecks are those checks by sync module id.
 	localWatch  bool
 	localChecks map[int64]localCheck
-	bridge      bridgeView
+	// settings are the read settings, schedules and notification flags
+	// (nil: none).
+	settings *settingsState
+	bridge   bridgeView
 	// onError hears about a payload that could not be encoded (its topic is
 	// left out); nil ignores it.
 	onError func(topic string, err error)
@@ -100,6 +103,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		m[t.NetworkAvailability(nw.ID)] = avail
 		v.put(m, t.NetworkAttributes(nw.ID), networkAttrs{
 			ID: nw.ID, Name: nw.Name, Armed: nw.Armed, TimeZone: nw.TimeZone, UpdatedAt: timeOrNil(nw.UpdatedAt),
+			Programs: putPrograms(t, v.settings, nw.ID, m),
 		})
 	}
 	for _, sm := range v.hs.SyncModules {
@@ -188,6 +192,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		if s != nil {
 			a.TemperatureF, a.WiFiBars, a.LFRBars, a.BatteryBars = s.TemperatureF, s.WiFiBars, s.LFRBars, s.BatteryBars
 		}
+		a.Settings, a.WiFiDBm = putDeviceSettings(t, v.settings, k, node, m)
 		v.put(m, t.NodeAttributes(node), a)
 	}
 	return m
@@ -211,6 +216,7 @@ func bridgeState(t discovery.Topics, v *stateView, m map[string]string) {
 	if b.info != nil {
 		m[t.BridgeInfo()] = string(b.info)
 	}
+	putNotifications(t, v.settings, m)
 }
 
 type networkAttrs struct {
@@ -219,6 +225,8 @@ type networkAttrs struct {
 	Armed     bool       `json:"armed"`
 	TimeZone  string     `json:"time_zone,omitempty"`
 	UpdatedAt *time.Time `json:"updated_at"`
+	// Programs are the system's schedules once read.
+	Programs []programAttrs `json:"programs,omitempty"`
 }
 
 type syncAttrs struct {
@@ -257,6 +265,10 @@ type deviceAttrs struct {
 	LFRBars         *int       `json:"lfr_bars,omitempty"`
 	LastEvent       *time.Time `json:"last_event"`
 	UpdatedAt       *time.Time `json:"updated_at"`
+	// Settings are the values the device's config reported; WiFiDBm its
+	// Wi-Fi signal from the same read.
+	Settings map[string]blink.SettingValue `json:"settings,omitempty"`
+	WiFiDBm  *int                          `json:"wifi_dbm,omitempty"`
 }
 
 // marshal encodes a payload. Blink's data reaches it only through the

@@ -35,6 +35,8 @@ type stateWriter struct {
 	emit   func(Event)
 	// localWatch: USB storage is watched (state of the check sensors).
 	localWatch bool
+	// settings is read for the settings topics and their discovery.
+	settings *settingsPart
 
 	reqs    chan writerReq
 	kick    chan struct{} // cap 1: a sync is wanted
@@ -232,7 +234,8 @@ func (w *stateWriter) sync(all bool) {
 	if !w.ready.Load() || !w.conn.open() {
 		return
 	}
-	plan := w.ledger.plan(w.model.snapshot(), all)
+	st := w.settings.state()
+	plan := w.ledger.plan(w.model.snapshot(), extrasView{st.extras, st.shapeSeq}, all)
 	for _, m := range plan.publish {
 		// QoS 0 like state: each connection republishes every config, and
 		// QoS 1 copies queued over a reconnect are re-sent late by paho.
@@ -257,6 +260,7 @@ func (w *stateWriter) syncState() {
 	v := w.model.view(now)
 	v.onError = w.logPayloadError
 	v.localWatch = w.localWatch
+	v.settings = w.settings.state()
 	w.refreshInfo(v, now)
 	v.bridge.requestsHour, v.bridge.cooldown, v.bridge.info = w.info.requestsHour, w.info.cooldown, w.info.payload
 	want := desiredState(w.topics, discovery.Caps, v)
