@@ -78,6 +78,13 @@ var endpoints = []string{
 	"GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/request/{clip}",
 	"POST /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/manifest/{manifest}/clip/delete/{clip}",
 	"GET /api/v1/accounts/{acct}/networks/{net}/sync_modules/{sm}/local_storage/status",
+	"POST /network/{net}/camera/{cam}/update",
+	"POST /api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}/config",
+	"GET /api/v1/networks/{net}/programs",
+	"POST /api/v1/networks/{net}/programs/{prog}/enable",
+	"POST /api/v1/networks/{net}/programs/{prog}/disable",
+	"GET /api/v1/accounts/{acct}/notifications/configuration",
+	"POST /api/v1/accounts/{acct}/notifications/configuration",
 }
 
 // Download endpoints: their paths come from Blink's data, so they are
