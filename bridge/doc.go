@@ -50,6 +50,11 @@
 //	eventLog     (eventlog.go)   the last events published on <root>/events, a bounded ring
 //	                             under its own lock, for Status (status.go): the read-only
 //	                             picture a status page shows, read part by part.
+//	settingsPart (settings*.go)  device settings, schedules and notification flags: one
+//	                             immutable state (atomic pointer, STATE_DIR/settings.json),
+//	                             its own goroutine reading them after the first homescreen,
+//	                             after changes, on rediscover and at most hourly; the
+//	                             program/settings/notifications ops run from the runner.
 //
 // # Flows
 //
@@ -59,6 +64,7 @@
 //	media:   poller → mediaWatcher → model (motion, last event) → stateWriter; events → MQTT
 //	usb:     poller (homescreen) → localStorage → runner → cloudGate; → mediaWatcher (as media)
 //	command: connection → runner → cloudGate → model → stateWriter → response
+//	settings: settingsPart → cloudGate → settingsPart state → stateWriter (state, discovery)
 //
 // # Rules
 //
