@@ -512,19 +512,9 @@ func settingsBody(fam Family, changes []SettingChange) ([]byte, error) {
 // DeviceSettings reads a device's config (the family's config endpoint) and
 // returns the settings it reports.
 func (c *Client) DeviceSettings(ctx context.Context, d DeviceRef) (*DeviceSettings, error) {
-	r, err := routeFor(d.Family, epConfig)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := c.accountID()
-	if err != nil {
-		return nil, err
-	}
-	cl, resp, err := c.get(ctx, r.tmpl, ids{acct: acct, net: d.NetworkID, cam: d.ID}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return decodeDeviceSettings(cl.op(), d.Family, resp.body)
+	return deviceConfig(ctx, c, d, d.Family, func(op string, body []byte) (*DeviceSettings, error) {
+		return decodeDeviceSettings(op, d.Family, body)
+	})
 }
 
 // UpdateSettings changes settings of a device and waits until Blink reports
@@ -595,9 +585,9 @@ func (s *Setting) UnmarshalJSON(b []byte) error {
 		}
 		v = SwitchValue(on)
 	}
-	w := wire(slices.Index(wireNames[:], j.Form))
-	if w < 0 || j.Form == "" {
-		w = wireDefault
+	w := wireDefault
+	if i := slices.Index(wireNames[:], j.Form); i > 0 {
+		w = wire(i)
 	}
 	*s = Setting{Name: spec.Name, Value: v, Field: cleanText(j.Field, 64), wire: w}
 	return nil

@@ -2,15 +2,10 @@ package bridge
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/rs/zerolog"
-	"golang.org/x/time/rate"
-
-	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 )
 
@@ -30,21 +25,7 @@ func TestSettingsRequestsPerHourAtDefaults(t *testing.T) {
 	devices, networks := len(fake.Devices()), len(fake.Networks())
 	sources := devices + networks + 1
 	synctest.Test(t, func(t *testing.T) {
-		store := &blink.MemoryTokenStore{}
-		_ = store.Save(blink.Tokens{AccessToken: blink.Secret(access), RefreshToken: blink.Secret(refresh),
-			ExpiresAt: exp, Tier: fake.Config().Tier, AccountID: fake.AccountID(), HardwareID: "0b6a1c2e-3f4d-4e5f-8a9b-0c1d2e3f4a5b"})
-		mux := http.NewServeMux()
-		mux.Handle("oauth.test/", fake.OAuthHandler())
-		mux.Handle("rest.test/", fake.RESTHandler())
-		client, err := blink.New(blink.Options{
-			OAuthURL: "http://oauth.test", RESTURL: "http://rest.test/{tier}",
-			HTTPClient: &http.Client{Transport: handlerTransport{mux}},
-			Limiter:    rate.NewLimiter(rate.Every(time.Second), 3), // the client's default
-			Store:      store, Logger: zerolog.Nop(),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		client := newBubbleClient(t, fake, access, refresh, exp)
 		b, _ := newPubBridge(t, client, func(o *Options) {
 			o.PollInterval, o.MediaPollInterval = DefaultPollInterval, DefaultMediaPollInterval
 		})

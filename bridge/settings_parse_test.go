@@ -28,6 +28,19 @@ func flagsText(fs []blink.NotificationFlag) string {
 	return strings.Join(parts, ",")
 }
 
+// checkErr fails unless err's message contains want (or, with want "",
+// err is nil); it reports whether the case expected an error.
+func checkErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatal(err)
+	case want != "" && (err == nil || !strings.Contains(errorMessage(err), want)):
+		t.Fatalf("err = %v, want it to contain %q", err, want)
+	}
+	return want != ""
+}
+
 func TestParseSettingsRequests(t *testing.T) {
 	tests := []struct {
 		name, op, payload string
@@ -60,14 +73,8 @@ func TestParseSettingsRequests(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := parseRequest(tc.op, []byte(tc.payload))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(errorMessage(err), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
+			if checkErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got string
 			switch tc.op {
@@ -126,14 +133,8 @@ func TestParseSetSettings(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.topic+"="+tc.payload, func(t *testing.T) {
 			r, err := parseSet(top, tc.topic, []byte(tc.payload))
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
-				}
+			if checkErr(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got string
 			switch r.op {

@@ -50,26 +50,30 @@ func TestGolden(t *testing.T) {
 		{"bridge", BridgeDeviceID(testOptions().Topics)},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := renderGolden(t, msgs, tc.node)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./discovery -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from Build output (run go test ./discovery -update and review the diff):\n%s",
-					path, lineDiff(string(want), string(got)))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkGolden(t, tc.name, renderGolden(t, msgs, tc.node)) })
+	}
+}
+
+// checkGolden compares got with testdata/<name>.golden (written first with
+// -update).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./discovery -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the build output (run go test ./discovery -update and review the diff):\n%s",
+			path, lineDiff(string(want), string(got)))
 	}
 }
 

@@ -772,27 +772,8 @@ func TestSchema(t *testing.T) {
 // silently drop; a check that passes everything tests nothing.
 func TestSchemaRejects(t *testing.T) {
 	msgs := Build(testOptions(), defaultAccount())
-	find := func(part string) Message {
-		for _, m := range msgs {
-			if strings.Contains(m.Topic, part) {
-				return m
-			}
-		}
-		t.Fatalf("no config matching %s", part)
-		return Message{}
-	}
-	mutate := func(m Message, f func(p map[string]any)) Message {
-		var p map[string]any
-		if err := json.Unmarshal(m.Payload, &p); err != nil {
-			t.Fatal(err)
-		}
-		f(p)
-		b, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return Message{Topic: m.Topic, Payload: b, Retained: true}
-	}
+	find := func(part string) Message { return findConfig(t, msgs, part) }
+	mutate := func(m Message, f func(p map[string]any)) Message { return mutateConfig(t, m, f) }
 	tests := []struct {
 		name string
 		msg  Message
@@ -852,6 +833,33 @@ func TestSchemaRejects(t *testing.T) {
 			t.Errorf("dangling via_device not caught: %v", errs)
 		}
 	})
+}
+
+// findConfig is the first config in msgs whose topic contains part.
+func findConfig(t *testing.T, msgs []Message, part string) Message {
+	t.Helper()
+	for _, m := range msgs {
+		if strings.Contains(m.Topic, part) {
+			return m
+		}
+	}
+	t.Fatalf("no config matching %s", part)
+	return Message{}
+}
+
+// mutateConfig is m with its payload changed by f.
+func mutateConfig(t *testing.T, m Message, f func(p map[string]any)) Message {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	f(p)
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Message{Topic: m.Topic, Payload: b, Retained: true}
 }
 
 func containsErr(errs []error, s string) bool {

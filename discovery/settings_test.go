@@ -3,8 +3,6 @@ package discovery
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -158,22 +156,8 @@ func TestSchemaWithExtras(t *testing.T) {
 
 func TestSchemaRejectsNumberAndSelect(t *testing.T) {
 	msgs := BuildWith(testOptions(), defaultAccount(), testExtras())
-	find := func(part string) Message {
-		for _, m := range msgs {
-			if strings.Contains(m.Topic, part) {
-				return m
-			}
-		}
-		t.Fatalf("no config %s", part)
-		return Message{}
-	}
-	mutate := func(m Message, f func(map[string]any)) Message {
-		var p map[string]any
-		_ = json.Unmarshal(m.Payload, &p)
-		f(p)
-		b, _ := json.Marshal(p)
-		return Message{Topic: m.Topic, Payload: b, Retained: true}
-	}
+	find := func(part string) Message { return findConfig(t, msgs, part) }
+	mutate := func(m Message, f func(map[string]any)) Message { return mutateConfig(t, m, f) }
 	tests := []struct {
 		name string
 		msg  Message
@@ -267,21 +251,6 @@ func TestGoldenExtras(t *testing.T) {
 		{"extras-network", NetworkDeviceID(4321)},
 		{"extras-bridge", BridgeDeviceID(testOptions().Topics)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := renderGolden(t, msgs, tc.node)
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./discovery -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (run go test ./discovery -update and review the diff):\n%s", path, lineDiff(string(want), string(got)))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkGolden(t, tc.name, renderGolden(t, msgs, tc.node)) })
 	}
 }

@@ -462,6 +462,15 @@ func (s *Server) AddNetwork(n Network) (Network, error) {
 
 // SetArmed changes a network's armed state directly (no command).
 func (s *Server) SetArmed(networkID int64, armed bool) error {
+	return s.withNetwork(networkID, func(n *Network) error {
+		n.Armed = armed
+		n.UpdatedAt = s.now().Truncate(time.Second)
+		return nil
+	})
+}
+
+// withNetwork runs f on a network under the lock and wakes waiters.
+func (s *Server) withNetwork(networkID int64, f func(*Network) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.notifyLocked()
@@ -469,9 +478,7 @@ func (s *Server) SetArmed(networkID int64, armed bool) error {
 	if !ok {
 		return fmt.Errorf("blinkfake: no network %d", networkID)
 	}
-	n.Armed = armed
-	n.UpdatedAt = s.now().Truncate(time.Second)
-	return nil
+	return f(n)
 }
 
 // DeleteMedia flags a media item deleted (it reappears in the changed feed).

@@ -382,38 +382,31 @@ func (s *Server) Programs(networkID int64) []Program {
 
 // AddProgram adds a schedule to a network and returns it with its id.
 func (s *Server) AddProgram(networkID int64, p Program) (Program, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	n, ok := s.networks[networkID]
-	if !ok {
-		return Program{}, fmt.Errorf("blinkfake: no network %d", networkID)
-	}
-	if p.ID != 0 && s.ids[p.ID] {
-		return Program{}, fmt.Errorf("blinkfake: duplicate id %d", p.ID)
-	}
-	ps := clonePrograms([]Program{p})
-	s.fillPrograms(ps)
-	n.Programs = append(clonePrograms(n.Programs), ps[0])
-	return clonePrograms(ps)[0], nil
+	var out Program
+	err := s.withNetwork(networkID, func(n *Network) error {
+		if p.ID != 0 && s.ids[p.ID] {
+			return fmt.Errorf("blinkfake: duplicate id %d", p.ID)
+		}
+		ps := clonePrograms([]Program{p})
+		s.fillPrograms(ps)
+		n.Programs = append(clonePrograms(n.Programs), ps[0])
+		out = clonePrograms(ps)[0]
+		return nil
+	})
+	return out, err
 }
 
 // SetProgram turns a schedule on or off as a person in the Blink app does.
 func (s *Server) SetProgram(networkID, programID int64, enabled bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.notifyLocked()
-	n, ok := s.networks[networkID]
-	if !ok {
-		return fmt.Errorf("blinkfake: no network %d", networkID)
-	}
-	i := slices.IndexFunc(n.Programs, func(pr Program) bool { return pr.ID == programID })
-	if i < 0 {
-		return fmt.Errorf("blinkfake: no program %d on network %d", programID, networkID)
-	}
-	n.Programs = clonePrograms(n.Programs)
-	n.Programs[i].Enabled = enabled
-	return nil
+	return s.withNetwork(networkID, func(n *Network) error {
+		i := slices.IndexFunc(n.Programs, func(pr Program) bool { return pr.ID == programID })
+		if i < 0 {
+			return fmt.Errorf("blinkfake: no program %d on network %d", programID, networkID)
+		}
+		n.Programs = clonePrograms(n.Programs)
+		n.Programs[i].Enabled = enabled
+		return nil
+	})
 }
 
 // ---- notifications ----
