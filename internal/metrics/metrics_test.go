@@ -146,8 +146,9 @@ func TestKnownLabelsKept(t *testing.T) {
 		{"local storage poll", func(m *Metrics) { m.Poll("local_storage", time.Second, errors.New("x")) }, `blink2mqtt_poll_failures_total{kind="local_storage"} 1`},
 		{"settings update", func(m *Metrics) { m.BlinkRequest("POST /network/{net}/camera/{cam}/update", 400, time.Second) },
 			`blink2mqtt_blink_requests_total{endpoint="POST /network/{net}/camera/{cam}/update",status="400"} 1`},
-		{"programs", func(m *Metrics) { m.BlinkRequest("POST /api/v1/networks/{net}/programs/{prog}/enable", 200, time.Second) },
-			`blink2mqtt_blink_requests_total{endpoint="POST /api/v1/networks/{net}/programs/{prog}/enable",status="200"} 1`},
+		{"programs", func(m *Metrics) {
+			m.BlinkRequest("POST /api/v1/networks/{net}/programs/{prog}/enable", 200, time.Second)
+		}, `blink2mqtt_blink_requests_total{endpoint="POST /api/v1/networks/{net}/programs/{prog}/enable",status="200"} 1`},
 		{"notifications", func(m *Metrics) {
 			m.BlinkRequest("GET /api/v1/accounts/{acct}/notifications/configuration", 200, time.Second)
 		}, `blink2mqtt_blink_requests_total{endpoint="GET /api/v1/accounts/{acct}/notifications/configuration",status="200"} 1`},
