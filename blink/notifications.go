@@ -28,8 +28,8 @@ func ValidNotificationName(name string) bool { return notificationNameRE.MatchSt
 // NotificationFlag is one of the account's notification preferences (for
 // the Blink app's push messages: low battery, motion, offline, …).
 type NotificationFlag struct {
-	Name string
-	On   bool
+	Name string `json:"name"`
+	On   bool   `json:"on"`
 }
 
 // decodeNotifications reads {"notifications": {flag: bool, …}} (a flat

@@ -28,19 +28,19 @@ const (
 
 // Program is one Blink schedule of a network.
 type Program struct {
-	ID        int64
-	NetworkID int64
-	Name      string
-	Enabled   bool
-	Schedule  []ScheduleEntry
+	ID        int64           `json:"id"`
+	NetworkID int64           `json:"network_id"`
+	Name      string          `json:"name"`
+	Enabled   bool            `json:"enabled"`
+	Schedule  []ScheduleEntry `json:"schedule,omitempty"`
 }
 
 // ScheduleEntry is one step of a schedule: on these days, at this time,
 // do this (arm, disarm).
 type ScheduleEntry struct {
-	Days   []string // "mon" … "sun"
-	Time   string   // as Blink sent it, e.g. "2026-03-01 21:00:00 +0000"
-	Action string   // "arm", "disarm", …
+	Days   []string `json:"days"`   // "mon" … "sun"
+	Time   string   `json:"time"`   // as Blink sent it, e.g. "2026-03-01 21:00:00 +0000"
+	Action string   `json:"action"` // "arm", "disarm", …
 }
 
 type rawProgram struct {

@@ -70,7 +70,6 @@ type settingsPart struct {
 	model  *model
 	writer *stateWriter
 	topics discovery.Topics
-	opts   *Options
 	log    zerolog.Logger
 	emit   func(Event)
 	path   string
@@ -119,7 +118,7 @@ type notifyRead struct {
 
 func newSettingsPart(opts *Options, gate *cloudGate, log zerolog.Logger, emit func(Event)) *settingsPart {
 	s := &settingsPart{
-		gate: gate, opts: opts, topics: opts.Topics, log: log, emit: emit,
+		gate: gate, topics: opts.Topics, log: log, emit: emit,
 		path:       filepath.Join(opts.StateDir, settingsFileName),
 		interval:   orDefault(opts.settingsInterval, defaultSettingsInterval),
 		spacing:    orDefault(opts.settingsSpacing, defaultSettingsSpacing),
@@ -173,6 +172,7 @@ func (s *settingsPart) store(f func(*settingsState)) {
 	s.cur.Store(&next)
 	s.mu.Unlock()
 	s.dirty.Store(true)
+	signal(s.kick) // run saves the state file
 	s.writer.requestSync()
 }
 

@@ -83,7 +83,7 @@ func (s *settingsPart) lastRead(src sourceKey) time.Time {
 
 // run is the settings part's goroutine: it reads each source when due,
 // spreads new sources (and a rediscover's re-reads) spacing apart, and
-// writes the state file when the shape changed.
+// writes the state file when the state changed.
 func (s *settingsPart) run(ctx context.Context) {
 	if s.cloud == nil {
 		close(s.firstRound)
