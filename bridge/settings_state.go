@@ -51,7 +51,22 @@ func putDeviceSettings(t discovery.Topics, st *settingsState, k devKey, node dis
 		m[t.NodeEntity(node, s.Name)] = discovery.SettingState(s.Name, s.Value)
 		vals[s.Name] = s.Value
 	}
-	return vals, read.s.WiFiDBm
+	return vals, coarseDBm(read.s.WiFiDBm)
+}
+
+// coarseDBm rounds a signal strength to 5 dBm: the value moves by a dBm or
+// two on every read without meaning, and Home Assistant records every
+// attributes change.
+func coarseDBm(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	r := (v - 2) / 5 * 5 // round half away from zero for negative dBm
+	if v >= 0 {
+		r = (v + 2) / 5 * 5
+	}
+	return &r
 }
 
 // putNotifications adds the notification flags' states to m.
