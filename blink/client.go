@@ -12,6 +12,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"github.com/blink2mqtt/blink2mqtt/blink/immis"
 )
 
 // Defaults for Options fields left zero.
@@ -67,6 +69,9 @@ type Options struct {
 	// MaxRetries is the number of retries for 5xx and network errors per call
 	// (default 3; negative means none).
 	MaxRetries int
+	// Immis tunes live-view streams (OpenLiveview); the zero value does
+	// what Blink's apps do.
+	Immis immis.Options
 }
 
 // RequestInfo describes one HTTP attempt for the OnRequest hook. It carries
@@ -105,6 +110,7 @@ type Client struct {
 	cmdTimeout time.Duration
 	busyFor    time.Duration
 	maxRetries int
+	immis      immis.Options
 	// retryBase is the first backoff step for 5xx/network retries.
 	retryBase time.Duration
 	// busyBase is the first backoff step for 409 busy retries.
@@ -141,6 +147,7 @@ func New(opts Options) (*Client, error) {
 		cmdTimeout: opts.CommandTimeout,
 		busyFor:    opts.BusyRetryFor,
 		maxRetries: opts.MaxRetries,
+		immis:      opts.Immis,
 		retryBase:  500 * time.Millisecond,
 		busyBase:   2 * time.Second,
 		refreshSem: make(chan struct{}, 1),

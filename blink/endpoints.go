@@ -12,14 +12,16 @@ const (
 	epClip
 	epConfig
 	epUpdate // settings: body built per change (UpdateSettings)
-	// Live view and local storage join here, each with its row per family
+	epLiveview
+	// Local storage joins here, with its row per family
 	// in familyRoutes.
 	numEndpoints
 )
 
 var endpointNames = [numEndpoints]string{
 	epMotionOn: "motion_on", epMotionOff: "motion_off", epThumbnail: "thumbnail", epClip: "clip", epConfig: "config",
-	epUpdate: "update",
+	epUpdate:   "update",
+	epLiveview: "liveview",
 }
 
 func (e endpoint) String() string {
@@ -44,6 +46,9 @@ const (
 	doorbellBase = "/api/v1/accounts/{acct}/networks/{net}/doorbells/{cam}"
 )
 
+// liveviewBody starts a plain live view (not Blink's paid "extended" one).
+var liveviewBody = []byte(`{"intent":"liveview","motion_event_start_time":null}`)
+
 // familyRoutes is the one table from device family to endpoint paths: the
 // family alone picks the path, so a Mini can never be sent to a camera
 // endpoint. An empty tmpl means the family has no such endpoint.
@@ -55,6 +60,8 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epClip:      {tmpl: cameraBase + "/clip"},
 		epConfig:    {tmpl: cameraBase + "/config"},
 		epUpdate:    {tmpl: cameraBase + "/update"},
+		// v6 since 2026-05 (v5 before).
+		epLiveview: {tmpl: "/api/v6/accounts/{acct}/networks/{net}/cameras/{cam}/liveview", body: liveviewBody},
 	},
 	FamilyOwl: {
 		// Minis have no enable/disable: motion detection is a config field.
@@ -64,6 +71,7 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epClip:      {tmpl: owlBase + "/clip"},
 		epConfig:    {tmpl: owlBase + "/config"},
 		epUpdate:    {tmpl: owlBase + "/config"},
+		epLiveview:  {tmpl: "/api/v2/accounts/{acct}/networks/{net}/owls/{cam}/liveview", body: liveviewBody},
 	},
 	FamilyDoorbell: {
 		epMotionOn:  {tmpl: doorbellBase + "/enable"},
@@ -72,6 +80,7 @@ var familyRoutes = map[Family]*[numEndpoints]route{
 		epClip:      {tmpl: doorbellBase + "/clip"},
 		epConfig:    {tmpl: doorbellBase + "/config"},
 		epUpdate:    {tmpl: doorbellBase + "/config"},
+		epLiveview:  {tmpl: "/api/v2/accounts/{acct}/networks/{net}/doorbells/{cam}/liveview", body: liveviewBody},
 	},
 }
 

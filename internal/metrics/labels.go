@@ -85,6 +85,11 @@ var endpoints = []string{
 	"POST /api/v1/networks/{net}/programs/{prog}/disable",
 	"GET /api/v1/accounts/{acct}/notifications/configuration",
 	"POST /api/v1/accounts/{acct}/notifications/configuration",
+	"POST /api/v6/accounts/{acct}/networks/{net}/cameras/{cam}/liveview",
+	"POST /api/v2/accounts/{acct}/networks/{net}/owls/{cam}/liveview",
+	"POST /api/v2/accounts/{acct}/networks/{net}/doorbells/{cam}/liveview",
+	"POST /network/{net}/command/{cmd}/update/",
+	"POST /network/{net}/command/{cmd}/done/",
 }
 
 // Download endpoints: their paths come from Blink's data, so they are
