@@ -62,6 +62,21 @@
 // Blink's 17 notification flags. SetDeviceConfigOn, SetProgram and
 // SetNotification change them at once, as a person in the Blink app does.
 //
+// # Live view
+//
+// A live-view start (per family) answers with an immis:// URL on a TLS
+// listener on 127.0.0.1, started with the first live view. It checks the
+// client's 122-byte header field by field (ImmisRejected says why one was
+// refused), then streams testdata/liveview.ts — H.264 and AAC in MPEG-TS,
+// looped with timestamps moving on — in real time as framed video, and
+// counts the client's keepalive and latency-stats frames (Liveviews). The
+// live view occupies its network (409 to other commands) until
+// …/command/{id}/done/, or until LiveviewDuration passes without an
+// …/update/ (extensions stop at 90 minutes); a device that is offline
+// never joins and the live view fails. InjectImmis breaks a stream
+// (oversized or truncated frame, dropped connection, foreign frames,
+// silence).
+//
 // # Faults and inspection
 //
 // Inject a Fault (status, Retry-After, raw body, delay, truncated or
@@ -151,6 +166,11 @@ type Config struct {
 	LockoutAfter int
 	LockoutFor   time.Duration
 
+	// LiveviewDuration is how long a live view runs without an extension
+	// (default 300 s, Blink's "duration"); a live view nobody connects to
+	// lapses after it too.
+	LiveviewDuration time.Duration
+
 	// WrongFamilyStatus is the HTTP status of {"message":"Camera not found",
 	// "code":500} (a device id on another family's endpoint). Default 500.
 	WrongFamilyStatus int
@@ -209,6 +229,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LockoutFor <= 0 {
 		c.LockoutFor = time.Hour
 	}
+	if c.LiveviewDuration <= 0 {
+		c.LiveviewDuration = 300 * time.Second
+	}
 	if c.WrongFamilyStatus == 0 {
 		c.WrongFamilyStatus = http.StatusInternalServerError
 	}
@@ -254,6 +277,11 @@ type Server struct {
 	inFlight  map[int64]*command // network id → running command
 	failNext  []failSpec
 	stallNext int
+
+	immis          *immisServer // nil until the first live view
+	immisFaults    []ImmisFault
+	immisRejected  int
+	immisRejectWhy string
 
 	sessions map[string]*session
 	codes    map[string]*authCode
@@ -389,6 +417,12 @@ func (s *Server) Close() {
 		close(s.closed)
 		s.oauth.Close()
 		s.rest.Close()
+		s.mu.Lock()
+		is := s.immis
+		s.mu.Unlock()
+		if is != nil {
+			is.close()
+		}
 	})
 }
 

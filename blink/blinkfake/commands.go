@@ -70,8 +70,12 @@ type command struct {
 	mediaID     int64
 	children    []child
 	// live view: when the stream connected, and how long it may run
+	// from then (liveBase per start or extension, at most liveMax)
 	liveSince time.Time
 	liveFor   time.Duration
+	liveBase  time.Duration
+	liveMax   time.Duration
+	live      liveStats
 	// localKey is "manifest/clip" for a local clip upload or delete.
 	localKey string
 }
@@ -195,6 +199,10 @@ func (s *Server) advanceAll() {
 			s.advance(c, false)
 		}
 		if c.state == cmdRunning && !c.liveSince.IsZero() && !now.Before(c.liveSince.Add(c.liveFor)) {
+			s.finish(c, now)
+		}
+		// a live view nobody joins lapses after its duration
+		if c.state == cmdRunning && c.kind == cmdLiveview && c.liveSince.IsZero() && !now.Before(c.createdAt.Add(c.liveFor)) {
 			s.finish(c, now)
 		}
 	}

@@ -36,6 +36,7 @@ const (
 	EpNetworkUpdate     = "network_update"      // POST /network/{n}/update
 	EpCommandStatus     = "command_status"      // GET /network/{n}/command/{cmd}
 	EpCommandDone       = "command_done"        // POST /network/{n}/command/{cmd}/done/
+	EpCommandUpdate     = "command_update"      // POST /network/{n}/command/{cmd}/update/ (extends a live view)
 	EpCameraEnable      = "camera_enable"       // POST /network/{n}/camera/{c}/enable
 	EpCameraDisable     = "camera_disable"      // POST /network/{n}/camera/{c}/disable
 	EpCameraThumbnail   = "camera_thumbnail"    // POST /network/{n}/camera/{c}/thumbnail
@@ -143,7 +144,7 @@ var endpointNames = map[string]bool{
 	EpAuthorize: true, EpSigninPage: true, EpSignin: true, EpVerify: true, EpToken: true, EpOAuthOther: true,
 	EpTierInfo: true, EpHomescreen: true, EpMediaChanged: true, EpMediaThumbnail: true, EpMediaClip: true,
 	EpMediaDelete: true, EpDeviceThumbnail: true, EpArm: true, EpDisarm: true, EpNetworkUpdate: true,
-	EpCommandStatus: true, EpCommandDone: true, EpCameraEnable: true, EpCameraDisable: true,
+	EpCommandStatus: true, EpCommandDone: true, EpCommandUpdate: true, EpCameraEnable: true, EpCameraDisable: true,
 	EpCameraThumbnail: true, EpCameraClip: true, EpCameraConfig: true, EpCameraSignals: true,
 	EpOwlConfig: true, EpOwlConfigSet: true, EpOwlThumbnail: true, EpOwlClip: true,
 	EpDoorbellEnable: true, EpDoorbellDisable: true, EpDoorbellThumbnail: true, EpDoorbellClip: true,

@@ -69,6 +69,7 @@ func (s *Server) restRoutes() []restRoute {
 		r(post, "network/{n}/update", EpNetworkUpdate, s.handleNetworkUpdate),
 		r(get, "network/{n}/command/{cmd}", EpCommandStatus, s.handleCommandStatus),
 		r(post, "network/{n}/command/{cmd}/done", EpCommandDone, s.handleCommandDone),
+		r(post, "network/{n}/command/{cmd}/update", EpCommandUpdate, s.handleCommandUpdate),
 		r(post, "network/{n}/camera/{c}/enable", EpCameraEnable, cmd(blink.FamilyCamera, cmdMotionEnable, true)),
 		r(post, "network/{n}/camera/{c}/disable", EpCameraDisable, cmd(blink.FamilyCamera, cmdMotionDisable, true)),
 		r(post, "network/{n}/camera/{c}/thumbnail", EpCameraThumbnail, cmd(blink.FamilyCamera, cmdThumbnail, true)),
@@ -583,8 +584,9 @@ func (s *Server) legacyThumbnail(w http.ResponseWriter, fam blink.Family, p para
 	writeBytes(w, "image/jpeg", s.images.jpegFor(imageSeed(keyOf(&dd)), at))
 }
 
-// liveviewDuration is how long a live view runs without /done/.
-const liveviewDuration = 300 * time.Second
+// extendedLiveview is the longest a live view runs, extensions included
+// (Blink's extended_duration).
+const extendedLiveview = 5400 * time.Second
 
 func (s *Server) handleLiveview(fam blink.Family) func(http.ResponseWriter, *http.Request, params) {
 	return func(w http.ResponseWriter, r *http.Request, p params) {
@@ -594,11 +596,47 @@ func (s *Server) handleLiveview(fam blink.Family) func(http.ResponseWriter, *htt
 		_ = json.NewDecoder(r.Body).Decode(&body) // older clients send "" fields or nothing
 		s.startDeviceCommand(w, p, fam, cmdLiveview, false, func(c *command, d *Device) any {
 			extended := body.Intent == "extended_liveview"
-			c.liveFor = liveviewDuration
+			c.liveBase, c.liveMax = s.cfg.LiveviewDuration, extendedLiveview
 			if extended {
-				c.liveFor = 5400 * time.Second
+				c.liveBase = extendedLiveview
 			}
-			return s.liveview(c, d, extended)
+			c.liveFor = c.liveBase
+			c.live.connID = liveConnID()
+			c.live.serial = d.Serial
+			return s.liveview(c, extended)
 		})
 	}
+}
+
+// liveConnID is a new connection id, shaped like Blink's ("AbCdEfGhIj").
+func liveConnID() string {
+	t := []byte(randText()[:10])
+	for i := 0; i < len(t); i += 2 {
+		if t[i] >= 'A' && t[i] <= 'Z' {
+			t[i] += 'a' - 'A'
+		}
+	}
+	return string(t)
+}
+
+// handleCommandUpdate extends a running live view by its duration, up to
+// its longest. Blink's answer body is not known; clients only need a 2xx.
+func (s *Server) handleCommandUpdate(w http.ResponseWriter, _ *http.Request, p params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.advanceAll()
+	c, ok := s.command(p)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Message: "Command not found", Code: 404})
+		return
+	}
+	if c.kind == cmdLiveview && c.state == cmdRunning {
+		c.live.extensions++
+		since := c.liveSince
+		if since.IsZero() {
+			since = c.createdAt
+		}
+		c.liveFor = min(s.now().Sub(since)+c.liveBase, c.liveMax)
+	}
+	writeJSON(w, http.StatusOK, s.shortCommand(c))
 }

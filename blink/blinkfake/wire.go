@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
@@ -523,17 +522,16 @@ type wireLiveview struct {
 	VideoID          int64           `json:"video_id"`
 }
 
-func (s *Server) liveview(c *command, d *Device, extended bool) wireLiveview {
+func (s *Server) liveview(c *command, extended bool) wireLiveview {
 	typ := "lv"
 	if extended {
 		typ = "elv"
 	}
 	return wireLiveview{
-		CommandID: c.id, JoinAvailable: true, JoinState: "available",
-		Server: fmt.Sprintf("immis://127.0.0.1:443/%s__IMDS_%s?client_id=%d",
-			strings.ToLower(randText()[:10]), d.Serial, s.cfg.ClientID),
-		Duration: int(c.liveFor / time.Second), ExtendedDuration: 5400, ContinueInterval: 300,
-		PollingInterval: 15, SubmitLogs: true, NewCommand: true,
+		CommandID: c.id, JoinAvailable: true, JoinState: "available", Server: s.liveviewURL(c),
+		Duration: int(c.liveFor / time.Second), ExtendedDuration: int(c.liveMax / time.Second),
+		ContinueInterval: int(c.liveBase / time.Second),
+		PollingInterval:  15, SubmitLogs: true, NewCommand: true,
 		Options: map[string]bool{"poor_connection": false}, LiveviewToken: randText(),
 		Type: typ, FirstJoiner: true, VideoID: c.id % 1_000_000,
 	}
