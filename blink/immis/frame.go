@@ -33,6 +33,8 @@ var (
 	ErrBadFrame = fmt.Errorf("%w: frame too large", ErrStream)
 	// ErrTruncated is a connection that ended inside a frame.
 	ErrTruncated = fmt.Errorf("%w: truncated frame", ErrStream)
+	// ErrSilent is a server that sent no frame for IdleTimeout.
+	ErrSilent = fmt.Errorf("%w: no frame in time", ErrStream)
 )
 
 // frameReader reads frames. The payload it returns is valid until the next

@@ -164,7 +164,7 @@ func (s *Stream) readErr(err error) error {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("immis: no frame for %s", s.idle)
+		return fmt.Errorf("%w (%s)", ErrSilent, s.idle)
 	}
 	if errors.Is(err, io.EOF) {
 		return io.EOF

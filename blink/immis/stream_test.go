@@ -198,7 +198,7 @@ func TestStreamIdleAndClose(t *testing.T) {
 			<-p.header
 			start := time.Now()
 			_, err := s.Read(make([]byte, 10))
-			if err == nil || time.Since(start) != 5*time.Second {
+			if !errors.Is(err, ErrSilent) || time.Since(start) != 5*time.Second {
 				t.Errorf("Read = %v after %s, want an error after 5s", err, time.Since(start))
 			}
 		})
