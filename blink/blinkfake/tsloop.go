@@ -36,8 +36,8 @@ type tsLoop struct {
 	next   int
 }
 
-// newTSLoop cuts clip into chunks at every video PES start. Audio whose
-// PTS lies beyond the video's end is dropped, so passes never overlap.
+// newTSLoop cuts clip into chunks at every video PES start. Audio outside
+// the video's time span is dropped, so passes never overlap.
 func newTSLoop(clip []byte) (*tsLoop, error) {
 	if len(clip) < tsPacket || len(clip)%tsPacket != 0 {
 		return nil, errors.New("blinkfake: live-view clip is not whole TS packets")
@@ -84,26 +84,25 @@ func newTSLoop(clip []byte) (*tsLoop, error) {
 	}
 	n := int64(len(chunks))
 	period := (lastDTS - firstDTS) * n / (n - 1)
-	end := firstDTS + period
+	drop := map[int]bool{} // a PES may span chunks
 	for i := range chunks {
-		chunks[i].packets = dropLateAudio(chunks[i].packets, videoPID, end)
+		chunks[i].packets = dropOtherAudio(chunks[i].packets, videoPID, firstDTS, firstDTS+period, drop)
 	}
 	return &tsLoop{chunks: chunks, period: period, cc: map[uint16]byte{}}, nil
 }
 
-// dropLateAudio removes the packets of non-video PES that start at or
-// after end.
-func dropLateAudio(packets []byte, videoPID int, end int64) []byte {
+// dropOtherAudio removes the packets of non-video PES whose PTS is not in
+// [start, end); drop carries, per PID, whether the PES in progress goes.
+func dropOtherAudio(packets []byte, videoPID int, start, end int64, drop map[int]bool) []byte {
 	out := packets[:0:0]
-	late := map[int]bool{}
 	for p := packets; len(p) >= tsPacket; p = p[tsPacket:] {
 		pkt := p[:tsPacket]
 		pid := int(pkt[1]&0x1f)<<8 | int(pkt[2])
 		if pes := pesStart(pkt); pes != nil && pid != videoPID {
 			pts, _, ok := pesTimes(pes)
-			late[pid] = ok && pts >= end
+			drop[pid] = ok && (pts < start || pts >= end)
 		}
-		if !late[pid] {
+		if !drop[pid] {
 			out = append(out, pkt...)
 		}
 	}
