@@ -142,7 +142,7 @@ func (l *tsLoop) rewrite(pkt []byte, shift int64) {
 		pcr[0], pcr[1], pcr[2], pcr[3] = byte(base>>25), byte(base>>17), byte(base>>9), byte(base>>1)
 		pcr[4] = pcr[4]&0x7f | byte(base<<7)
 	}
-	if pes := pesStart(pkt); pes != nil && len(pes) >= 14 {
+	if pes := pesStart(pkt); len(pes) >= 14 {
 		flags := pes[7] >> 6
 		if flags&0x2 != 0 {
 			putTime(pes[9:14], (readTime(pes[9:14])+shift)%ptsModulo)
