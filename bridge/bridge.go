@@ -35,6 +35,7 @@ type Bridge struct {
 	local       *localStorage // nil: USB storage is not watched
 	republisher *republisher
 	settings    *settingsPart
+	live        *liveviews // nil unless RTSPListen is set
 
 	running atomic.Bool
 	wg      sync.WaitGroup
@@ -125,6 +126,9 @@ func New(opts Options) (*Bridge, error) {
 		b.writer.localWatch = true
 	}
 	r.settings = b.settings
+	if lc, ok := opts.Cloud.(liveCloud); ok && opts.RTSPListen != "" {
+		b.live = newLiveviews(o, lc, b.cloud, b.runner, b.model, sub("live"), b.emit)
+	}
 	return b, nil
 }
 
@@ -135,6 +139,11 @@ func New(opts Options) (*Bridge, error) {
 func (b *Bridge) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("bridge: Run called twice")
+	}
+	if b.live != nil {
+		if err := b.live.server.listen(b.opts.RTSPListen, b.opts.RTSPUsername, b.opts.RTSPPassword); err != nil {
+			return err
+		}
 	}
 	popts, err := clientOptions(b.opts.MQTT, b.topics.BridgeState(), b.conn)
 	if err != nil {
@@ -188,6 +197,9 @@ func (b *Bridge) start(ctx context.Context) (stop func(d time.Duration) bool) {
 		b.wg.Go(func() { b.local.run(parts) })
 	}
 	b.wg.Go(func() { b.settings.run(parts) })
+	if b.live != nil {
+		b.wg.Go(func() { b.live.run(parts) })
+	}
 	return func(d time.Duration) bool {
 		b.runner.close() // no worker starts after this
 		cancelParts()

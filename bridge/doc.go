@@ -55,6 +55,13 @@
 //	                             its own goroutine reading them after the first homescreen,
 //	                             after changes, on rediscover and at most hourly; the
 //	                             program/settings/notifications ops run from the runner.
+//	liveviews    (liveview.go, rtsp.go, tsrelay.go)
+//	                             live sessions (only with RTSPListen): the RTSP server, one
+//	                             session per watched device and at most one per network,
+//	                             started through runner.submit on the first reader, kept
+//	                             (status polls, extensions) while watched, ended LiveviewIdle
+//	                             after the last reader; the relay demuxes the MPEG-TS into
+//	                             RTP. One lock for the sessions, never held during I/O.
 //
 // # Flows
 //
@@ -65,6 +72,7 @@
 //	usb:     poller (homescreen) → localStorage → runner → cloudGate; → mediaWatcher (as media)
 //	command: connection → runner → cloudGate → model → stateWriter → response
 //	settings: settingsPart → cloudGate → settingsPart state → stateWriter (state, discovery)
+//	live:    RTSP reader → liveviews → runner (start) → cloudGate; Blink's stream → relay → readers
 //
 // # Rules
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
@@ -23,6 +24,7 @@ const (
 	DefaultCommandSpacing    = 5 * time.Second
 	DefaultInfoInterval      = 5 * time.Minute
 	DefaultQueueSize         = 64
+	DefaultLiveviewIdle      = 15 * time.Second
 	// DefaultPollBackoffBase and DefaultPollBackoffMax bound the backoff
 	// after failed polls (what Blink tolerates: start at 30–60 s, cap at
 	// 15–30 min).
@@ -88,6 +90,18 @@ type Options struct {
 	// LocalStorageInterval is the longest time between the starts of two
 	// checks of such a network's storage (default 60 s).
 	LocalStorageInterval time.Duration
+	// RTSPListen, when set ("host:port"), serves every camera, Mini and
+	// doorbell as rtsp://<host>:<port>/<network_id>/<device_id> (the
+	// device's topic node), over TCP and over UDP on the first even port
+	// above it and the next (:8554 → 8556, 8557). Live views start on
+	// demand and need a Cloud that can stream (*blink.Client).
+	RTSPListen string
+	// RTSPUsername and RTSPPassword, when set, are required of readers.
+	RTSPUsername string
+	RTSPPassword blink.Secret
+	// LiveviewIdle is how long a live view stays up after its last reader
+	// left (default 15 s).
+	LiveviewIdle time.Duration
 
 	// StateDir holds the media watermark and the discovery ledger (required).
 	StateDir string
@@ -185,6 +199,18 @@ const (
 	EventMQTTConnectFailed EventKind = "mqtt_connect_failed"
 	EventBadInput          EventKind = "bad_input" // Name: the op or topic kind
 	EventAuthState         EventKind = "auth"      // Name: the new AuthState
+	// EventLiveStarted is a live view that streams; Name: the device
+	// family, Duration: from the first reader to the first video.
+	EventLiveStarted EventKind = "live_started"
+	// EventLiveEnded is a live view that ended; Name: why (LiveEndReasons),
+	// Duration: how long it streamed. Every started one ends once.
+	EventLiveEnded EventKind = "live_ended"
+	// EventLiveFailed is a live view that could not start; Name: why
+	// (LiveFailReasons), Err.
+	EventLiveFailed EventKind = "live_failed"
+	// EventLiveBytes reports relayed video; Count: MPEG-TS bytes received
+	// from Blink since the last one.
+	EventLiveBytes EventKind = "live_bytes"
 )
 
 // Event is one thing the bridge did, for metrics.
@@ -223,6 +249,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
+	}
+	if o.LiveviewIdle <= 0 {
+		o.LiveviewIdle = DefaultLiveviewIdle
 	}
 	if o.PollBackoffBase <= 0 {
 		o.PollBackoffBase = DefaultPollBackoffBase
@@ -271,6 +300,17 @@ func (o *Options) validate() error {
 	}
 	if (o.MQTT.CertFile == "") != (o.MQTT.KeyFile == "") {
 		errs = append(errs, errors.New("bridge: MQTT certificate and key files go together"))
+	}
+	if o.RTSPListen != "" {
+		if _, _, err := net.SplitHostPort(o.RTSPListen); err != nil {
+			errs = append(errs, fmt.Errorf("bridge: RTSP address %q: %w", o.RTSPListen, err))
+		}
+		if _, ok := o.Cloud.(liveCloud); o.Cloud != nil && !ok {
+			errs = append(errs, errors.New("bridge: the Cloud cannot stream live views; RTSP needs *blink.Client"))
+		}
+	}
+	if (o.RTSPUsername == "") != o.RTSPPassword.IsZero() {
+		errs = append(errs, errors.New("bridge: RTSP user name and password go together"))
 	}
 	if err := (discovery.Options{Prefix: o.DiscoveryPrefix, Topics: o.Topics}).Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("bridge: %w", err))

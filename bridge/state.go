@@ -45,6 +45,8 @@ type stateView struct {
 	// (nil: none).
 	settings *settingsState
 	bridge   bridgeView
+	// rtsp adds each device's stream path to its attributes.
+	rtsp bool
 	// onError hears about a payload that could not be encoded (its topic is
 	// left out); nil ignores it.
 	onError func(topic string, err error)
@@ -193,6 +195,9 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 			a.TemperatureF, a.WiFiBars, a.LFRBars, a.BatteryBars = s.TemperatureF, s.WiFiBars, s.LFRBars, s.BatteryBars
 		}
 		a.Settings, a.WiFiDBm = putDeviceSettings(t, v.settings, k, node, m)
+		if v.rtsp && d.Family.Valid() {
+			a.RTSPPath = livePath(node)
+		}
 		v.put(m, t.NodeAttributes(node), a)
 	}
 	return m
@@ -269,6 +274,7 @@ type deviceAttrs struct {
 	// Wi-Fi signal from the same read.
 	Settings map[string]blink.SettingValue `json:"settings,omitempty"`
 	WiFiDBm  *int                          `json:"wifi_dbm,omitempty"`
+	RTSPPath string                        `json:"rtsp_path,omitempty"`
 }
 
 // marshal encodes a payload. Blink's data reaches it only through the

@@ -261,6 +261,7 @@ func (w *stateWriter) syncState() {
 	v.onError = w.logPayloadError
 	v.localWatch = w.localWatch
 	v.settings = w.settings.state()
+	v.rtsp = w.opts.RTSPListen != ""
 	w.refreshInfo(v, now)
 	v.bridge.requestsHour, v.bridge.cooldown, v.bridge.info = w.info.requestsHour, w.info.cooldown, w.info.payload
 	want := desiredState(w.topics, discovery.Caps, v)
