@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +24,10 @@ const minPollInterval = 15 * time.Second
 // minLocalStorageInterval is LOCAL_STORAGE_INTERVAL's floor: a check costs
 // about four requests and occupies the sync module.
 const minLocalStorageInterval = 30 * time.Second
+
+// maxLiveviewIdle bounds LIVEVIEW_IDLE: a live view nobody watches drains
+// a battery camera.
+const maxLiveviewIdle = 10 * time.Minute
 
 // Config is the whole configuration, read from environment variables without
 // a prefix. The envconfig tag names each variable; default and desc feed the
@@ -59,6 +65,12 @@ type Config struct {
 
 	LocalStorage         string        `envconfig:"LOCAL_STORAGE" default:"auto" desc:"auto: watch the USB storage of Sync Module 2s whose local storage is active, while their system is armed; off: never touch it"`
 	LocalStorageInterval time.Duration `envconfig:"LOCAL_STORAGE_INTERVAL" default:"60s" desc:"longest time between two checks of an armed system's USB storage (each costs about 4 requests); at least 30s"`
+
+	RTSPListen       string        `envconfig:"RTSP_LISTEN" desc:"address of the built-in RTSP server for live view, e.g. :8554 (UDP uses the next even port and the one after it); empty = off"`
+	RTSPUsername     string        `envconfig:"RTSP_USERNAME" desc:"when set with RTSP_PASSWORD, RTSP readers must log in with them"`
+	RTSPPassword     blink.Secret  `envconfig:"RTSP_PASSWORD" desc:"password RTSP readers must give (with RTSP_USERNAME)"`
+	RTSPPasswordFile string        `envconfig:"RTSP_PASSWORD_FILE" desc:"read the RTSP password from this file"`
+	LiveviewIdle     time.Duration `envconfig:"LIVEVIEW_IDLE" default:"15s" desc:"how long a Blink live view stays up after its last RTSP reader left; at most 10m"`
 
 	HTTPListen string        `envconfig:"HTTP_LISTEN" desc:"address for the web page, /healthz and /metrics, e.g. :8080; empty = off"`
 	LogLevel   zerolog.Level `envconfig:"LOG_LEVEL" default:"info" desc:"trace, debug, info, warn or error"`
@@ -170,6 +182,7 @@ func (c *Config) readSecretFiles(p *problems) {
 	read("BLINK_PASSWORD_FILE", c.BlinkPasswordFile, &c.BlinkPassword)
 	read("MQTT_PASSWORD_FILE", c.MQTTPasswordFile, &c.MQTTPassword)
 	read("HTTP_PASSWORD_FILE", c.HTTPPasswordFile, &c.HTTPPassword)
+	read("RTSP_PASSWORD_FILE", c.RTSPPasswordFile, &c.RTSPPassword)
 }
 
 // takeURLCredentials moves user:password@ out of MQTT_URL, so the URL that is
@@ -286,6 +299,19 @@ func (c *Config) validate(p *problems) {
 	}
 	if c.MediaMaxBytes < 0 {
 		p.add("MEDIA_MAX_BYTES", "%d must not be negative", c.MediaMaxBytes)
+	}
+	if c.RTSPListen != "" {
+		if _, port, err := net.SplitHostPort(c.RTSPListen); err != nil {
+			p.add("RTSP_LISTEN", "%s is not an address like :8554 or 127.0.0.1:8554", quote(c.RTSPListen))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65533 {
+			p.add("RTSP_LISTEN", "port %s is not a number from 0 to 65533 (UDP takes the two ports after it)", quote(port))
+		}
+	}
+	if (c.RTSPUsername == "") != c.RTSPPassword.IsZero() && !p.failed["RTSP_PASSWORD_FILE"] {
+		p.add("RTSP_USERNAME", "RTSP_USERNAME and RTSP_PASSWORD (or RTSP_PASSWORD_FILE) go together")
+	}
+	if c.LiveviewIdle <= 0 || c.LiveviewIdle > maxLiveviewIdle {
+		p.add("LIVEVIEW_IDLE", "%s must be above 0 and at most %s (a live view drains a battery camera)", c.LiveviewIdle, maxLiveviewIdle)
 	}
 	switch c.LogFormat {
 	case "auto", "console", "json":

@@ -47,6 +47,10 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 		MediaMaxBytes:        cfg.MediaMaxBytes,
 		LocalStorageOff:      cfg.LocalStorage == "off",
 		LocalStorageInterval: cfg.LocalStorageInterval,
+		RTSPListen:           cfg.RTSPListen,
+		RTSPUsername:         cfg.RTSPUsername,
+		RTSPPassword:         cfg.RTSPPassword,
+		LiveviewIdle:         cfg.LiveviewIdle,
 		Logger:               log,
 		Version:              buildVersion(),
 		OnEvent:              metricsHook(m),
@@ -119,6 +123,14 @@ func metricsHook(m *metrics.Metrics) func(bridge.Event) {
 			m.AuthState(e.Name)
 		case bridge.EventBadInput:
 			m.BadRequest(e.Name)
+		case bridge.EventLiveStarted:
+			m.LiveStarted()
+		case bridge.EventLiveEnded:
+			m.LiveEnded(e.Name)
+		case bridge.EventLiveFailed:
+			m.LiveFailed(e.Name)
+		case bridge.EventLiveBytes:
+			m.LiveBytes(e.Count)
 		}
 	}
 }

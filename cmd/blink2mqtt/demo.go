@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,6 +34,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	brokerURL := fs.String("broker", "", "use this broker (mqtt://host:port) instead of a built-in one")
 	motionEvery := fs.Duration("motion-every", 20*time.Second, "how often the fake account sees motion")
 	logLevel := fs.String("log-level", "info", "trace, debug, info, warn or error")
+	rtsp := fs.String("rtsp", "", "serve the fake cameras' live views over RTSP at this address, e.g. 127.0.0.1:8554")
 	if ok, err := parseFlags(fs, aboutDemo, args, stdout, stderr); !ok {
 		return err
 	}
@@ -104,13 +106,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		HoldTime:          15 * time.Second,
 		CommandSpacing:    time.Second,
 		StateDir:          stateDir,
+		RTSPListen:        *rtsp,
 		Logger:            log,
 		Version:           buildVersion() + "-demo",
 	})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	printDemoHelp(stdout, mqtt, topics, fake)
+	printDemoHelp(stdout, mqtt, topics, fake, *rtsp)
 	go generateMotion(ctx, fake, *motionEvery, log)
 	return b.Run(ctx)
 }
@@ -151,7 +154,7 @@ func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Dura
 	}
 }
 
-func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fake *blinkfake.Server) {
+func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fake *blinkfake.Server, rtsp string) {
 	host, port := "127.0.0.1", "1883"
 	if u, err := url.Parse(mqtt.URL); err == nil && u.Hostname() != "" {
 		host, port = u.Hostname(), cmp.Or(u.Port(), port)
@@ -185,6 +188,11 @@ func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fak
 		d := devs[0]
 		fmt.Fprintf(w, "Take a snapshot with %q:\n", d.Name)
 		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m '{\"device\": %d}'\n", conn, t.Request("snapshot"), d.ID)
+		if rtsp != "" {
+			h, p, _ := net.SplitHostPort(rtsp)
+			fmt.Fprintf(w, "Watch %q live (a test pattern):\n  ffplay -rtsp_transport tcp rtsp://%s/%d/%d\n", d.Name,
+				net.JoinHostPort(cmp.Or(h, "127.0.0.1"), p), d.NetworkID, d.ID)
+		}
 	}
 	fmt.Fprintf(w, "\nPoint Home Assistant's MQTT integration at this broker to see the devices appear.\nCtrl-C stops the demo.\n\n")
 }

@@ -36,6 +36,13 @@ var eventTypes = []string{discovery.EventMotion, discovery.EventSnapshot, discov
 // pollKinds are the kinds of polls.
 var pollKinds = []string{"homescreen", "media", "local_storage", "settings"}
 
+// liveEndReasons and liveFailReasons are why a live view ended or could
+// not start (the bridge's LiveEndReasons and LiveFailReasons).
+var (
+	liveEndReasons  = []string{"idle", "blink_ended", "stream_error", "shutdown"}
+	liveFailReasons = []string{"offline", "busy", "unsupported", "blink_auth", "rate_limited", "timeout", "no_video", "blink_error", "shutdown"}
+)
+
 // outcomes are the outcomes of commands.
 var outcomes = []string{"ok", "error"}
 

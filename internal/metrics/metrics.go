@@ -30,6 +30,11 @@ type Metrics struct {
 	authState       *prometheus.GaugeVec
 	cooldowns       prometheus.Counter
 	badRequests     *prometheus.CounterVec
+	liveActive      prometheus.Gauge
+	liveStarted     prometheus.Counter
+	liveEnded       *prometheus.CounterVec
+	liveFailed      *prometheus.CounterVec
+	liveBytes       prometheus.Counter
 }
 
 // New builds the registry, with Go runtime and process collectors.
@@ -83,10 +88,30 @@ func New() *Metrics {
 			Name: "blink2mqtt_bad_requests_total",
 			Help: "MQTT requests and commands refused as bad input, by op (\"set\" for …/set topics).",
 		}, []string{"op"}),
+		liveActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "blink2mqtt_liveview_sessions_active",
+			Help: "Blink live views streaming to RTSP readers now.",
+		}),
+		liveStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "blink2mqtt_liveview_sessions_started_total",
+			Help: "Blink live views that started streaming.",
+		}),
+		liveEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_liveview_sessions_ended_total",
+			Help: "Blink live views that ended, by reason (idle, blink_ended, stream_error, shutdown).",
+		}, []string{"reason"}),
+		liveFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "blink2mqtt_liveview_failures_total",
+			Help: "RTSP readers refused because no live view could start, by reason.",
+		}, []string{"reason"}),
+		liveBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "blink2mqtt_liveview_received_bytes_total",
+			Help: "MPEG-TS bytes received from Blink's live views and relayed over RTSP.",
+		}),
 	}
 	m.reg.MustRegister(m.blinkRequests, m.blinkDuration, m.pollDuration, m.pollFailures,
 		m.commandDuration, m.events, m.mqttReconnects, m.mqttConnected, m.authState,
-		m.cooldowns, m.badRequests,
+		m.cooldowns, m.badRequests, m.liveActive, m.liveStarted, m.liveEnded, m.liveFailed, m.liveBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range discovery.AuthStates() {
 		m.authState.WithLabelValues(s)
@@ -157,6 +182,32 @@ func (m *Metrics) AuthState(state string) {
 // BadRequest records one refused request or command. op comes from a topic
 // anyone can publish to: an op outside the known ops counts as "unknown".
 func (m *Metrics) BadRequest(op string) { m.badRequests.WithLabelValues(oneOf(op, ops, Unknown)).Inc() }
+
+// LiveStarted records a live view that started streaming.
+func (m *Metrics) LiveStarted() {
+	m.liveStarted.Inc()
+	m.liveActive.Inc()
+}
+
+// LiveEnded records a live view that ended (each started one ends once);
+// a reason outside the known ones counts as "other".
+func (m *Metrics) LiveEnded(reason string) {
+	m.liveActive.Dec()
+	m.liveEnded.WithLabelValues(oneOf(reason, liveEndReasons, Other)).Inc()
+}
+
+// LiveFailed records a reader refused because no live view could start; a
+// reason outside the known ones counts as "other".
+func (m *Metrics) LiveFailed(reason string) {
+	m.liveFailed.WithLabelValues(oneOf(reason, liveFailReasons, Other)).Inc()
+}
+
+// LiveBytes adds relayed live-view bytes.
+func (m *Metrics) LiveBytes(n int) {
+	if n > 0 {
+		m.liveBytes.Add(float64(n))
+	}
+}
 
 // RateLimited records one throttling answer from Blink (a cooldown starts).
 func (m *Metrics) RateLimited() { m.cooldowns.Inc() }
