@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/blink2mqtt/blink2mqtt/blink"
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
@@ -18,9 +21,12 @@ func fastImmis(o *blink.Options) {
 	o.Immis = immis.Options{KeepaliveEvery: 40 * time.Millisecond, StatsEvery: 10 * time.Millisecond, IdleTimeout: 2 * time.Second}
 }
 
-// liveClient is a client with fast keepalives against a fresh fake.
+// liveClient is a client with fast keepalives against a fresh fake. At
+// the end of the test its trace log is searched for every secret the fake
+// handed out (live-view tokens and connection ids included).
 func liveClient(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Client) {
 	t.Helper()
+	var logs blink.LockedBuffer
 	srv := blinkfake.New(t, fakeConfig(cfg))
 	at, rt, exp := srv.IssueTokens()
 	store := &blink.MemoryTokenStore{}
@@ -28,7 +34,21 @@ func liveClient(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.C
 		AccessToken: blink.Secret(at), RefreshToken: blink.Secret(rt), ExpiresAt: exp,
 		Tier: srv.Config().Tier, AccountID: srv.AccountID(), HardwareID: "6F1C2B3A-4D5E-4F60-8172-93A4B5C6D7E8",
 	})
-	return srv, newClient(t, srv, store, fastImmis)
+	c := newClient(t, srv, store, fastImmis, func(o *blink.Options) {
+		o.Logger = zerolog.New(zerolog.MultiLevelWriter(&logs, blink.SuiteWriter())).Level(zerolog.TraceLevel)
+	})
+	t.Cleanup(func() {
+		out := logs.String()
+		if !strings.Contains(out, "live view started") {
+			t.Error("no live-view log line: the secret scan would prove little")
+		}
+		for _, sec := range srv.Secrets() {
+			if strings.Contains(out, sec) {
+				t.Errorf("secret %.6s… appears in the client's log", sec)
+			}
+		}
+	})
+	return srv, c
 }
 
 func liveOf(srv *blinkfake.Server, id int64) blinkfake.LiveviewInfo {

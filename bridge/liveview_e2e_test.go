@@ -181,6 +181,11 @@ func TestLiveE2EReadsH264(t *testing.T) {
 			if n := e.fake.Count(blinkfake.EpCameraLiveview); n != 1 {
 				t.Errorf("%d live views started, want 1", n)
 			}
+			for _, sec := range e.fake.Secrets() { // the live view's token and connection id too
+				if strings.Contains(e.logs.String(), sec) {
+					t.Errorf("secret %.6s… in the bridge's log", sec)
+				}
+			}
 		})
 	}
 }

@@ -469,7 +469,8 @@ func (s *Server) handOut(secrets ...string) {
 
 // Secrets returns the newest secrets (up to 1000) the fake handed out:
 // session cookies, CSRF tokens, authorization codes, access and refresh
-// tokens — for tests that scan logs and errors for leaks.
+// tokens, live-view tokens and connection ids — for tests that scan logs
+// and errors for leaks.
 func (s *Server) Secrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

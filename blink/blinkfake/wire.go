@@ -527,12 +527,15 @@ func (s *Server) liveview(c *command, extended bool) wireLiveview {
 	if extended {
 		typ = "elv"
 	}
+	token := randText()
+	// the token and the connection id name the session: logs must not
+	s.handOut(token, c.live.connID)
 	return wireLiveview{
 		CommandID: c.id, JoinAvailable: true, JoinState: "available", Server: s.liveviewURL(c),
 		Duration: int(c.liveFor / time.Second), ExtendedDuration: int(c.liveMax / time.Second),
 		ContinueInterval: int(c.liveBase / time.Second),
 		PollingInterval:  15, SubmitLogs: true, NewCommand: true,
-		Options: map[string]bool{"poor_connection": false}, LiveviewToken: randText(),
+		Options: map[string]bool{"poor_connection": false}, LiveviewToken: token,
 		Type: typ, FirstJoiner: true, VideoID: c.id % 1_000_000,
 	}
 }
