@@ -43,6 +43,12 @@ const (
 	liveExtendMargin = 30 * time.Second
 	// liveBytesEvery is how often relayed bytes are reported for metrics.
 	liveBytesEvery = 5 * time.Second
+	// liveRetryAfter: after a failed start, a device's new readers get the
+	// same answer at once for this long instead of another Blink call
+	// (players retry every few seconds).
+	liveRetryAfter = 30 * time.Second
+	// liveWarnEvery limits the refusal lines logged per device.
+	liveWarnEvery = time.Minute
 )
 
 // Why a live session ended (EventLiveEnded's Name).
@@ -145,11 +151,21 @@ type liveviews struct {
 	closed bool            // run is ending: no new session
 	byDev  map[devKey]*liveSession
 	byNet  map[int64]*liveSession
+	// failed remembers a device's failed start for liveRetryAfter; warned
+	// when a refusal for a device was last logged as a warning. Both hold
+	// at most one entry per device.
+	failed map[devKey]liveFailure
+	warned map[devKey]time.Time
+}
+
+// liveFailure is a failed start, answered again until until.
+type liveFailure struct {
+	until time.Time
+	err   *liveError
 }
 
 func newLiveviews(o *Options, cloud liveCloud, gate *cloudGate, r *runner, m *model, log zerolog.Logger, emit func(Event)) *liveviews {
-	l := &liveviews{opts: o, cloud: cloud, note: gate.note, submit: r.submit, model: m, log: log, emit: emit,
-		byDev: map[devKey]*liveSession{}, byNet: map[int64]*liveSession{}}
+	l := &liveviews{opts: o, cloud: cloud, note: gate.note, submit: r.submit, model: m, log: log, emit: emit}
 	l.server = &rtspServer{live: l, log: log}
 	return l
 }
@@ -180,6 +196,8 @@ func (l *liveviews) resolvePath(path string) (devKey, bool) {
 func (l *liveviews) run(ctx context.Context) {
 	l.mu.Lock()
 	l.ctx = ctx
+	l.byDev, l.byNet = map[devKey]*liveSession{}, map[int64]*liveSession{}
+	l.failed, l.warned = map[devKey]liveFailure{}, map[devKey]time.Time{}
 	l.mu.Unlock()
 	<-ctx.Done()
 	l.mu.Lock()
@@ -240,6 +258,12 @@ func (l *liveviews) sessionFor(key devKey) (*liveSession, <-chan struct{}, error
 	if s := l.byDev[key]; s != nil && !s.ending {
 		return s, nil, nil
 	}
+	if f, ok := l.failed[key]; ok {
+		if time.Now().Before(f.until) {
+			return nil, nil, l.failNow(d, f.err)
+		}
+		delete(l.failed, key)
+	}
 	if other := l.byNet[key.Network]; other != nil {
 		if other.key == key || other.ending {
 			return nil, other.finished, nil
@@ -263,10 +287,16 @@ func (l *liveviews) sessionFor(key devKey) (*liveSession, <-chan struct{}, error
 	return s, nil, nil
 }
 
-// failNow reports a refusal that needed no Blink call. Caller holds mu
-// (it only logs and emits).
+// failNow reports a refusal that needed no Blink call: a warning at most
+// once a minute per device (players retry), debug lines in between. Caller
+// holds mu (it only logs and emits).
 func (l *liveviews) failNow(d blink.Device, e *liveError) error {
-	l.log.Warn().Str("device", d.Name).Int64("network", d.NetworkID).Int64("device_id", d.ID).
+	ev := l.log.Debug()
+	k := discovery.KeyOf(d)
+	if now := time.Now(); now.Sub(l.warned[k]) >= liveWarnEvery {
+		ev, l.warned[k] = l.log.Warn(), now
+	}
+	ev.Str("device", d.Name).Int64("network", d.NetworkID).Int64("device_id", d.ID).
 		Str("reason", e.reason).Msg("live view refused: " + e.msg)
 	l.emit(Event{Kind: EventLiveFailed, Name: e.reason, Err: e})
 	return e
@@ -325,6 +355,13 @@ func (l *liveviews) runSession(ctx context.Context, s *liveSession) {
 	if err != nil {
 		le := l.classify(err)
 		s.err = le
+		l.mu.Lock()
+		s.ending = true // readers arriving now wait for the end, then get the failure
+		if le.reason != LiveFailShutdown {
+			l.failed[s.key] = liveFailure{until: time.Now().Add(liveRetryAfter), err: le}
+			l.warned[s.key] = time.Now()
+		}
+		l.mu.Unlock()
 		close(s.ready)
 		l.log.Warn().Str("device", s.dev.Name).Int64("network", s.dev.NetworkID).Int64("device_id", s.dev.ID).
 			Str("reason", le.reason).Err(le.err).Msg("live view failed: " + le.msg)

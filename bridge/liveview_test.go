@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -120,7 +121,6 @@ func newTestLiveviews(t *testing.T, f *liveFake, idle time.Duration) (*liveviews
 			_, err := io.Copy(io.Discard, src)
 			return err
 		},
-		byDev: map[devKey]*liveSession{}, byNet: map[int64]*liveSession{},
 	}
 	l.server = &rtspServer{live: l, log: zerolog.Nop()}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -447,4 +447,50 @@ func TestAttributesCarryRTSPPath(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLiveSessionFailureCooldown: after a failed start, readers of that
+// device get the same answer at once for liveRetryAfter, without another
+// Blink call and without another warning; then Blink is asked again.
+// Refusals without a Blink call warn at most once a minute.
+func TestLiveSessionFailureCooldown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &liveFake{alive: true, lv: blinkLV(), startErr: blink.ErrUnreachable}
+		l, events, _ := newTestLiveviews(t, f, time.Hour)
+		var logs syncBuffer
+		l.log = zerolog.New(&logs).Level(zerolog.WarnLevel)
+		reason := func(err error) string { return l.classify(err).reason }
+		if _, err := l.acquire(t.Context(), camKey); reason(err) != LiveFailBlink {
+			t.Fatalf("first start: %v", err)
+		}
+		time.Sleep(10 * time.Second)
+		if _, err := l.acquire(t.Context(), camKey); reason(err) != LiveFailBlink || f.count("start") != 1 {
+			t.Errorf("retry after 10 s: %v with %d starts; want the same failure and no new start", err, f.count("start"))
+		}
+		time.Sleep(21 * time.Second)
+		if _, err := l.acquire(t.Context(), camKey); reason(err) != LiveFailBlink || f.count("start") != 2 {
+			t.Errorf("retry after 31 s: %v with %d starts; want a new start", err, f.count("start"))
+		}
+		if n := strings.Count(logs.String(), `"level":"warn"`); n != 2 {
+			t.Errorf("%d warnings for two failed starts and a refusal between them:\n%s", n, logs.String())
+		}
+		if n := len(events.all()); n != 3 {
+			t.Errorf("%d failure events, want one per refused reader (3)", n)
+		}
+
+		// refused without Blink: one warning a minute
+		hs := testHomescreen()
+		hs.Devices[2].Status = "offline"
+		l.model.applyHomescreen(hs, time.Now())
+		before := strings.Count(logs.String(), `"level":"warn"`)
+		for range 5 {
+			if _, err := l.acquire(t.Context(), owlKey); reason(err) != LiveFailOffline {
+				t.Fatalf("offline Mini: %v", err)
+			}
+			time.Sleep(10 * time.Second)
+		}
+		if n := strings.Count(logs.String(), `"level":"warn"`) - before; n != 1 {
+			t.Errorf("%d warnings for five refusals within a minute, want 1", n)
+		}
+	})
 }
