@@ -56,8 +56,9 @@ func newClient(t *testing.T, srv *blinkfake.Server, store blink.TokenStore, twea
 	return c
 }
 
-// loggedIn starts a fake and a client holding tokens the fake issued.
-func loggedIn(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Client) {
+// loggedIn starts a fake and a client holding tokens the fake issued,
+// adjusted by tweaks.
+func loggedIn(t *testing.T, cfg blinkfake.Config, tweaks ...func(*blink.Options)) (*blinkfake.Server, *blink.Client) {
 	t.Helper()
 	srv := blinkfake.New(t, fakeConfig(cfg))
 	at, rt, exp := srv.IssueTokens()
@@ -66,7 +67,7 @@ func loggedIn(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Cli
 		AccessToken: blink.Secret(at), RefreshToken: blink.Secret(rt), ExpiresAt: exp,
 		Tier: srv.Config().Tier, AccountID: srv.AccountID(), HardwareID: "6F1C2B3A-4D5E-4F60-8172-93A4B5C6D7E8",
 	})
-	return srv, newClient(t, srv, store)
+	return srv, newClient(t, srv, store, tweaks...)
 }
 
 func TestFakeOperationsPerFamily(t *testing.T) {

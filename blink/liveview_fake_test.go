@@ -27,14 +27,7 @@ func fastImmis(o *blink.Options) {
 func liveClient(t *testing.T, cfg blinkfake.Config) (*blinkfake.Server, *blink.Client) {
 	t.Helper()
 	var logs blink.LockedBuffer
-	srv := blinkfake.New(t, fakeConfig(cfg))
-	at, rt, exp := srv.IssueTokens()
-	store := &blink.MemoryTokenStore{}
-	_ = store.Save(blink.Tokens{
-		AccessToken: blink.Secret(at), RefreshToken: blink.Secret(rt), ExpiresAt: exp,
-		Tier: srv.Config().Tier, AccountID: srv.AccountID(), HardwareID: "6F1C2B3A-4D5E-4F60-8172-93A4B5C6D7E8",
-	})
-	c := newClient(t, srv, store, fastImmis, func(o *blink.Options) {
+	srv, c := loggedIn(t, cfg, fastImmis, func(o *blink.Options) {
 		o.Logger = zerolog.New(zerolog.MultiLevelWriter(&logs, blink.SuiteWriter())).Level(zerolog.TraceLevel)
 	})
 	t.Cleanup(func() {

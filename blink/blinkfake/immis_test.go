@@ -173,11 +173,11 @@ func TestImmisStreamsTheFixture(t *testing.T) {
 	if _, err := conn.Write(out); err != nil {
 		t.Fatal(err)
 	}
-	waitFake(t, srv, "the client frames counted", func() bool {
+	waitFake(t, srv, "the client frames and the video counted", func() bool {
 		l := liveInfo(srv, lv.CommandID)
-		return l.Keepalives == 2 && l.LatencyStats == 3
+		return l.Keepalives == 2 && l.LatencyStats == 3 && l.BytesSent >= int64(len(ts)) // what the client read
 	})
-	if l := liveInfo(srv, lv.CommandID); !l.Streaming || l.Connections != 1 || l.VideoFrames == 0 || l.State != "running" {
+	if l := liveInfo(srv, lv.CommandID); !l.Streaming || l.Connections != 1 || l.VideoFrames < len(ts)/(7*188) || l.State != "running" {
 		t.Errorf("live view = %+v", l)
 	}
 }

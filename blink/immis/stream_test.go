@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -70,11 +71,7 @@ func dialPipe(t *testing.T, o Options) (*Stream, *peer) {
 	p := newPeer(server)
 	o.plain = true
 	o.DialContext = func(context.Context, string, string) (net.Conn, error) { return client, nil }
-	tg, err := ParseTarget("immis://203.0.113.7:443/AbCdEfGhIj__IMDS_X?client_id=606199")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Dial(t.Context(), tg, "G8T1940000000XYZ", o)
+	s, err := Dial(t.Context(), mustTarget(t), "G8T1940000000XYZ", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +93,7 @@ func TestStreamKeepalivesAndStats(t *testing.T) {
 			t.Errorf("after 30 s: %d keepalives, %d latency stats; want 4 and 31", k, l)
 		}
 		p.mu.Lock()
-		if want := []uint32{1, 2, 3, 4}; !equalU32(p.seqs, want) || p.bad != nil {
+		if want := []uint32{1, 2, 3, 4}; !slices.Equal(p.seqs, want) || p.bad != nil {
 			t.Errorf("keepalive sequences %v (want %v), bad frame: %v", p.seqs, want, p.bad)
 		}
 		p.mu.Unlock()
@@ -115,18 +112,6 @@ func mustTarget(t *testing.T) Target {
 		t.Fatal(err)
 	}
 	return tg
-}
-
-func equalU32(a, b []uint32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestStreamRead: only video frames whose payload starts with the TS sync
