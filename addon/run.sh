@@ -15,7 +15,8 @@ INGRESS_PORT=8099
 # variable of the same name in upper case. Nothing else is read.
 KEYS="mqtt_url mqtt_username mqtt_password mqtt_topic mqtt_ca_file mqtt_cert_file mqtt_key_file
 ha_discovery ha_discovery_prefix poll_interval media_poll_interval motion_hold command_spacing
-media_dir media_retention media_max_bytes local_storage local_storage_interval http_password log_level"
+media_dir media_retention media_max_bytes local_storage local_storage_interval
+rtsp_listen rtsp_username rtsp_password liveview_idle http_password log_level"
 
 say() { printf 'blink2mqtt add-on: %s\n' "$*" >&2; }
 

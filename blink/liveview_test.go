@@ -46,7 +46,7 @@ func (f *lvFake) requests() []string {
 	return append([]string(nil), f.reqs...)
 }
 
-func answer(code int, body string) func() (int, string) {
+func lvAnswer(code int, body string) func() (int, string) {
 	return func() (int, string) { return code, body }
 }
 
@@ -63,7 +63,7 @@ func TestStartLiveviewPerFamily(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(string(tc.family), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				f := &lvFake{start: answer(200, string(mustFixture(t, "liveview.json")))}
+				f := &lvFake{start: lvAnswer(200, string(mustFixture(t, "liveview.json")))}
 				c, _ := newBubbleClient(t, f)
 				lv, err := c.StartLiveview(t.Context(), DeviceRef{Family: tc.family, NetworkID: 4321, ID: 555})
 				if err != nil {
@@ -92,15 +92,15 @@ func TestStartLiveviewRefusals(t *testing.T) {
 		wantErr  error
 		wantDone bool
 	}{
-		{name: "older camera offers rtsps", start: answer(200, rtsps), wantErr: ErrLiveviewUnsupported, wantDone: true},
-		{name: "bad immis URL", start: answer(200, `{"command_id":9,"server":"immis://203.0.113.7:443/NoSeparator?client_id=1"}`),
+		{name: "older camera offers rtsps", start: lvAnswer(200, rtsps), wantErr: ErrLiveviewUnsupported, wantDone: true},
+		{name: "bad immis URL", start: lvAnswer(200, `{"command_id":9,"server":"immis://203.0.113.7:443/NoSeparator?client_id=1"}`),
 			wantErr: ErrDecode, wantDone: true},
-		{name: "no server", start: answer(200, `{"command_id":9,"duration":300}`), wantErr: ErrDecode, wantDone: true},
-		{name: "busy network answers at once", start: answer(409, `{"message":"System is busy, please wait","code":307}`), wantErr: ErrBusy},
-		{name: "busy in a 200 body", start: answer(200, `{"message":"System is busy","code":307}`), wantErr: ErrBusy},
-		{name: "device of another family", start: answer(200, `{"message":"Camera not found","code":500}`), wantErr: ErrNotFound},
-		{name: "no command id", start: answer(200, `{"message":"Live view unavailable","code":1111}`), wantErr: ErrCommandFailed},
-		{name: "not JSON", start: answer(200, `<html>`), wantErr: ErrDecode},
+		{name: "no server", start: lvAnswer(200, `{"command_id":9,"duration":300}`), wantErr: ErrDecode, wantDone: true},
+		{name: "busy network answers at once", start: lvAnswer(409, `{"message":"System is busy, please wait","code":307}`), wantErr: ErrBusy},
+		{name: "busy in a 200 body", start: lvAnswer(200, `{"message":"System is busy","code":307}`), wantErr: ErrBusy},
+		{name: "device of another family", start: lvAnswer(200, `{"message":"Camera not found","code":500}`), wantErr: ErrNotFound},
+		{name: "no command id", start: lvAnswer(200, `{"message":"Live view unavailable","code":1111}`), wantErr: ErrCommandFailed},
+		{name: "not JSON", start: lvAnswer(200, `<html>`), wantErr: ErrDecode},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,14 +154,14 @@ func TestLiveviewAlive(t *testing.T) {
 		status func() (int, string)
 		alive  bool
 	}{
-		{"streaming (complete but running)", answer(200, running), true},
-		{"new", answer(200, strings.Replace(running, `"running"`, `"new"`, 1)), true},
-		{"done", answer(200, strings.Replace(running, `"running"`, `"done"`, 1)), false},
-		{"error", answer(200, strings.Replace(running, `"running"`, `"error"`, 1)), false},
-		{"failed status code", answer(200, `{"complete":true,"status":1,"status_code":523,"status_msg":"Live view failed"}`), false},
-		{"other command listed only", answer(200, `{"complete":false,"status_code":908,"commands":[{"id":1,"state_condition":"done"}]}`), true},
-		{"empty body", answer(200, ""), true},
-		{"forgotten", answer(404, `{"message":"Command not found","code":404}`), false},
+		{"streaming (complete but running)", lvAnswer(200, running), true},
+		{"new", lvAnswer(200, strings.Replace(running, `"running"`, `"new"`, 1)), true},
+		{"done", lvAnswer(200, strings.Replace(running, `"running"`, `"done"`, 1)), false},
+		{"error", lvAnswer(200, strings.Replace(running, `"running"`, `"error"`, 1)), false},
+		{"failed status code", lvAnswer(200, `{"complete":true,"status":1,"status_code":523,"status_msg":"Live view failed"}`), false},
+		{"other command listed only", lvAnswer(200, `{"complete":false,"status_code":908,"commands":[{"id":1,"state_condition":"done"}]}`), true},
+		{"empty body", lvAnswer(200, ""), true},
+		{"forgotten", lvAnswer(404, `{"message":"Command not found","code":404}`), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ var addonNotOffered = map[string]string{
 	"MQTT_PASSWORD_FILE":  "mqtt_password is the add-on's secret store",
 	"MQTT_CLIENT_ID":      "the default is stable per add-on (host name and topic)",
 	"HTTP_PASSWORD_FILE":  "http_password is the add-on's secret store",
+	"RTSP_PASSWORD_FILE":  "rtsp_password is the add-on's secret store",
 }
 
 type addonConfig struct {
