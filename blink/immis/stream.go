@@ -151,30 +151,31 @@ func (s *Stream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// readErr says why reading stopped: a failed keepalive, Close, silence, or
-// the read error itself.
+// readErr says why reading stopped: the server's clean end, Close, a
+// failed keepalive, silence, or the read error itself.
 func (s *Stream) readErr(err error) error {
-	if e := s.sendErr.Load(); e != nil {
-		return *e
+	if errors.Is(err, io.EOF) {
+		return io.EOF // the server ended the stream; a keepalive may have failed on the way
 	}
 	select {
 	case <-s.stop:
 		return fmt.Errorf("immis: %w", net.ErrClosed)
 	default:
 	}
+	if e := s.sendErr.Load(); e != nil {
+		return fmt.Errorf("%w (then: %v)", *e, err)
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Errorf("%w (%s)", ErrSilent, s.idle)
-	}
-	if errors.Is(err, io.EOF) {
-		return io.EOF
 	}
 	return fmt.Errorf("immis: read: %w", err)
 }
 
 // send writes a keepalive every keepaliveEvery and latency stats every
-// statsEvery, both at once at the start, until Close or a write fails (which
-// closes the connection, so Read returns).
+// statsEvery, both at once at the start, until Close or a write fails. A
+// failed write does not close the connection: a server that ended the
+// stream is read to its clean end, and a dead one ends by the idle timeout.
 func (s *Stream) send(keepaliveEvery, statsEvery time.Duration) {
 	defer close(s.done)
 	ka := time.NewTicker(keepaliveEvery)
@@ -197,7 +198,6 @@ func (s *Stream) send(keepaliveEvery, statsEvery time.Duration) {
 			default:
 				e := fmt.Errorf("immis: send keepalive: %w", err)
 				s.sendErr.Store(&e)
-				s.conn.Close()
 			}
 			return false
 		}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -201,14 +203,33 @@ func TestStreamIdleAndClose(t *testing.T) {
 			}
 		})
 	})
-	t.Run("keepalive fails", func(t *testing.T) {
+	t.Run("the server hangs up", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s, p := dialPipe(t, Options{})
 			<-p.header
-			p.conn.Close() // the server goes away: the next keepalive fails
-			_, err := s.Read(make([]byte, 10))
-			if err == nil {
-				t.Fatal("Read succeeded on a dead connection")
+			p.conn.Close() // keepalives fail from now on; the read sees the end
+			time.Sleep(11 * time.Second)
+			if _, err := s.Read(make([]byte, 10)); err != io.EOF {
+				t.Fatalf("Read after the server hung up = %v, want io.EOF", err)
+			}
+		})
+	})
+	t.Run("keepalives fail, the server stays silent", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			client, server := net.Pipe()
+			o := Options{plain: true, IdleTimeout: 30 * time.Second,
+				DialContext: func(context.Context, string, string) (net.Conn, error) { return client, nil }}
+			go func() { // reads the header, then nothing: writes block until their deadline
+				_, _ = io.ReadFull(server, make([]byte, HeaderSize))
+			}()
+			s, err := Dial(t.Context(), mustTarget(t), "", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { s.Close(); server.Close() }()
+			_, err = s.Read(make([]byte, 10))
+			if !strings.Contains(fmt.Sprint(err), "send keepalive") {
+				t.Fatalf("Read = %v, want the failed keepalive named", err)
 			}
 		})
 	})
