@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,17 +18,6 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
-
-// freePort is a loopback port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // readRTSP plays url until n RTP packets of H.264 arrived.
 func readRTSP(t *testing.T, url string, n int) error {
@@ -84,7 +72,7 @@ func TestDaemonServesRTSP(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
-	rtspAddr, httpAddr := freePort(t), freePort(t)
+	rtspAddr, httpAddr := freeAddr(t), freeAddr(t)
 	env["RTSP_LISTEN"], env["RTSP_USERNAME"], env["RTSP_PASSWORD"] = rtspAddr, "viewer", "rtsp-pw-6612"
 	env["LIVEVIEW_IDLE"], env["HTTP_LISTEN"] = "1s", httpAddr
 
@@ -141,7 +129,7 @@ func TestDemoServesRTSP(t *testing.T) {
 	t.Parallel()
 	broker := mqtttest.StartBroker(t)
 	rec := mqtttest.NewRecorder(t, broker.URL(), "blink2mqtt/#")
-	addr := freePort(t)
+	addr := freeAddr(t)
 	var out, errOut syncBuffer
 	startRun(t, []string{"demo", "--broker", broker.URL(), "--motion-every", "0", "--log-level", "warn", "--rtsp", addr}, nil, &out, &errOut)
 	rec.WaitFor(t, "blink2mqtt/bridge/state", mqtttest.Equals("online"))
