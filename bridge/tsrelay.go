@@ -13,18 +13,15 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	"github.com/pion/rtp"
+	"github.com/rs/zerolog"
 )
 
 var (
 	errNoH264      = errors.New("the stream carries no H.264 video")
-	errNoTracks    = fmt.Errorf("no stream description in the first %d bytes", maxTSBeforeTracks)
 	errPESTooLarge = fmt.Errorf("a frame larger than %d bytes", maxPESBytes)
 )
 
 const (
-	// maxTSBeforeTracks bounds what the demuxer reads (and keeps) before it
-	// knows the tracks.
-	maxTSBeforeTracks = 4 << 20
 	// maxPESBytes bounds one PES packet (one frame), which the demuxer
 	// collects whole.
 	maxPESBytes  = 8 << 20
@@ -40,13 +37,12 @@ type heldPacket struct {
 	pkt   *rtp.Packet
 }
 
-// relay demuxes a live view's MPEG-TS and serves its H.264 (and AAC, when
-// present) as one RTSP stream. It waits for the first SPS and PPS, so the
-// stream's description carries them; frames before them could not be
-// decoded and are dropped. The packets from that first key frame on are
-// held until watched reports a reader (the one whose DESCRIBE started the
-// session plays a moment later), so it starts with a picture instead of
-// waiting a whole group of pictures for the next key frame.
+// rtpSink takes a relayed stream's RTP packets (*gortsplib.ServerStream).
+type rtpSink interface {
+	WritePacketRTP(*description.Media, *rtp.Packet) error
+}
+
+// relay serves a live view's MPEG-TS as one RTSP stream (see relayTS).
 func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), watched func() bool) error {
 	r.mu.Lock()
 	srv := r.srv
@@ -54,13 +50,37 @@ func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), w
 	if srv == nil {
 		return errShuttingDown
 	}
-	guard, _ := src.(*tsGuard)
+	open := func(desc *description.Session) (rtpSink, error) {
+		st := &gortsplib.ServerStream{Server: srv, Desc: desc}
+		if err := st.Initialize(); err != nil {
+			return nil, err
+		}
+		ready(st)
+		return st, nil
+	}
+	return relayTS(src, open, watched, r.log)
+}
+
+// relayTS demuxes MPEG-TS and writes its H.264 (and AAC, when present) as
+// RTP into the sink open returns. It opens the sink at the first SPS and
+// PPS, so the stream's description carries them; frames before them could
+// not be decoded and are dropped. The packets from that first key frame on
+// are held until watched reports a reader (the one whose DESCRIBE started
+// the session plays a moment later), so it starts with a picture instead
+// of waiting a whole group of pictures for the next key frame. A panic in
+// the demuxer on hostile input ends the stream with an error, not the
+// daemon.
+func relayTS(src io.Reader, open func(*description.Session) (rtpSink, error), watched func() bool, log zerolog.Logger) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("the MPEG-TS demuxer failed on the stream: %v", v)
+		}
+	}()
+	// Initialize keeps what it reads until it knows the tracks, at most
+	// 1 MiB (mediacommon's own bound).
 	mr := &mpegts.Reader{R: src}
 	if err := mr.Initialize(); err != nil {
 		return fmt.Errorf("read the stream's tracks: %w", err)
-	}
-	if guard != nil {
-		guard.tracksKnown = true
 	}
 	var video, audio *mpegts.Track
 	for _, t := range mr.Tracks() {
@@ -79,7 +99,7 @@ func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), w
 		return errNoH264
 	}
 	var (
-		stream   *gortsplib.ServerStream
+		stream   rtpSink
 		h264Fmt  = &format.H264{PayloadTyp: 96, PacketizationMode: 1}
 		h264Med  = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{h264Fmt}}
 		aacFmt   *format.MPEG4Audio
@@ -97,7 +117,7 @@ func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), w
 					held = append(held, heldPacket{m, p})
 					return nil
 				}
-				r.log.Debug().Msg("nobody played the live stream in time; no longer holding its start")
+				log.Debug().Msg("nobody played the live stream in time; no longer holding its start")
 			}
 			for _, h := range held {
 				if err := stream.WritePacketRTP(h.media, h.pkt); err != nil {
@@ -140,13 +160,11 @@ func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), w
 			if aacMed != nil {
 				desc.Medias = append(desc.Medias, aacMed)
 			}
-			stream = &gortsplib.ServerStream{Server: srv, Desc: desc}
-			if err := stream.Initialize(); err != nil {
-				stream = nil
+			st, err := open(desc)
+			if err != nil {
 				return err
 			}
-			held = make([]heldPacket, 0, 64)
-			ready(stream)
+			stream, held = st, make([]heldPacket, 0, 64)
 		}
 		pkts, err := h264Enc.Encode(au)
 		if err != nil {
@@ -187,7 +205,7 @@ func (r *rtspServer) relay(src io.Reader, ready func(*gortsplib.ServerStream), w
 	for {
 		if err := mr.Read(); err != nil {
 			if decErrs > 0 {
-				r.log.Debug().Int("decode_errors", decErrs).Msg("live stream had MPEG-TS decode errors")
+				log.Debug().Int("decode_errors", decErrs).Msg("live stream had MPEG-TS decode errors")
 			}
 			return err
 		}
@@ -201,29 +219,21 @@ func randomUint32() uint32 {
 }
 
 // tsGuard passes a live view's MPEG-TS through to the demuxer, counting
-// bytes and bounding what the demuxer would buffer: the bytes before the
-// tracks are known, and each PES packet. It is read by the relay's
-// goroutine only.
+// bytes and bounding what the demuxer would collect for one PES packet
+// (which it keeps whole until the next one starts). It is read by the
+// relay's goroutine only.
 type tsGuard struct {
 	r     io.Reader
 	count func(int)
-	// tracksKnown is set by the relay once the demuxer found the tracks.
-	tracksKnown bool
-	before      int
-	pkt         [tsPacketSize]byte
-	pktN        int
-	pes         map[uint16]int // bytes since each PID's last PES start
+	pkt   [tsPacketSize]byte
+	pktN  int
+	pes   map[uint16]int // bytes since each PID's last PES start
 }
 
 func (g *tsGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	if n > 0 {
 		g.count(n)
-		if !g.tracksKnown {
-			if g.before += n; g.before > maxTSBeforeTracks {
-				return 0, errNoTracks
-			}
-		}
 		if gerr := g.inspect(p[:n]); gerr != nil {
 			return 0, gerr
 		}
