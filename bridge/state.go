@@ -52,6 +52,18 @@ type stateView struct {
 	onError func(topic string, err error)
 }
 
+// alarmOf is a network's alarm state: Blink's, or the state of a command
+// running on it.
+func (v *stateView) alarmOf(n blink.Network) string {
+	if o, ok := v.alarm[n.ID]; ok {
+		return o
+	}
+	if n.Armed {
+		return discovery.ArmedAway
+	}
+	return discovery.Disarmed
+}
+
 // put stores the JSON encoding of p as topic's payload.
 func (v *stateView) put(m map[string]string, topic string, p any) {
 	s, err := marshal(p)
@@ -94,14 +106,7 @@ func desiredState(t discovery.Topics, caps func(blink.Device) discovery.Capabili
 		avail = online
 	}
 	for _, nw := range v.hs.Networks {
-		alarm := discovery.Disarmed
-		if nw.Armed {
-			alarm = discovery.ArmedAway
-		}
-		if o, ok := v.alarm[nw.ID]; ok {
-			alarm = o
-		}
-		m[t.NetworkEntity(nw.ID, discovery.EntityAlarm)] = alarm
+		m[t.NetworkEntity(nw.ID, discovery.EntityAlarm)] = v.alarmOf(nw)
 		m[t.NetworkAvailability(nw.ID)] = avail
 		v.put(m, t.NetworkAttributes(nw.ID), networkAttrs{
 			ID: nw.ID, Name: nw.Name, Armed: nw.Armed, TimeZone: nw.TimeZone, UpdatedAt: timeOrNil(nw.UpdatedAt),

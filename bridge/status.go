@@ -109,15 +109,8 @@ func (b *Bridge) Status() Status {
 	pictures := b.thumbs.images()
 	index := make(map[int64]int, len(v.hs.Networks))
 	for _, n := range v.hs.Networks {
-		alarm := discovery.Disarmed
-		if n.Armed {
-			alarm = discovery.ArmedAway
-		}
-		if o, ok := v.alarm[n.ID]; ok {
-			alarm = o
-		}
 		index[n.ID] = len(s.Systems)
-		s.Systems = append(s.Systems, SystemStatus{ID: n.ID, Name: n.Name, Armed: n.Armed, Alarm: alarm})
+		s.Systems = append(s.Systems, SystemStatus{ID: n.ID, Name: n.Name, Armed: n.Armed, Alarm: v.alarmOf(n)})
 	}
 	system := func(id int64) *SystemStatus {
 		i, ok := index[id]

@@ -20,25 +20,7 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
-// testClock is a settable clock for the login pacing.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newTestAuthFlow(t *testing.T, fake *blinkfake.Server, stateDir string, clock *testClock, password string) (*authFlow, *[]bridge.AuthState) {
+func newTestAuthFlow(t *testing.T, fake *blinkfake.Server, stateDir string, clock *blinkfake.Clock, password string) (*authFlow, *[]bridge.AuthState) {
 	t.Helper()
 	client, err := blink.New(blink.Options{
 		OAuthURL: fake.OAuthURL(), RESTURL: fake.RESTURL(),
@@ -51,7 +33,7 @@ func newTestAuthFlow(t *testing.T, fake *blinkfake.Server, stateDir string, cloc
 	states := &[]bridge.AuthState{}
 	a := &authFlow{
 		client: client, email: fake.Config().Email, password: blink.Secret(password),
-		log: zerolog.Nop(), stateDir: stateDir, now: clock.now,
+		log: zerolog.Nop(), stateDir: stateDir, now: clock.Now,
 		report: func(s bridge.AuthState, _ string) { mu.Lock(); *states = append(*states, s); mu.Unlock() },
 	}
 	return a, states
@@ -62,9 +44,9 @@ func newTestAuthFlow(t *testing.T, fake *blinkfake.Server, stateDir string, cloc
 // refusals say why and when to retry.
 func TestLoginFloodSendsOneCode(t *testing.T) {
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	clock := blinkfake.NewClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	a, _ := newTestAuthFlow(t, fake, t.TempDir(), clock, fake.Config().Password)
-	start := clock.now()
+	start := clock.Now()
 	var refusals int
 	for i := range 80 {
 		err := a.StartLogin(t.Context(), bridge.LoginRequest{Replace: i%2 == 1})
@@ -82,7 +64,7 @@ func TestLoginFloodSendsOneCode(t *testing.T) {
 		default:
 			t.Fatalf("request %d: %v", i, err)
 		}
-		clock.advance(500 * time.Millisecond)
+		clock.Add(500 * time.Millisecond)
 	}
 	if got := fake.CodesSent(); got != 1 {
 		t.Errorf("80 login requests in 40 s sent %d codes, want 1", got)
@@ -93,7 +75,7 @@ func TestLoginFloodSendsOneCode(t *testing.T) {
 
 	// After the cooldown, replace starts over (one more code); without
 	// replace a pending login still wins.
-	clock.t = start.Add(loginCooldown)
+	clock.Add(start.Add(loginCooldown).Sub(clock.Now()))
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); err == nil {
 		t.Fatal("a new login started while a code is pending, without replace")
 	}
@@ -110,12 +92,12 @@ func TestLoginFloodSendsOneCode(t *testing.T) {
 func TestLoginPacingSurvivesRestart(t *testing.T) {
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
 	dir := t.TempDir()
-	clock := &testClock{t: time.Now()}
+	clock := blinkfake.NewClock(time.Now())
 	a, _ := newTestAuthFlow(t, fake, dir, clock, fake.Config().Password)
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(time.Minute)
+	clock.Add(time.Minute)
 	restarted, _ := newTestAuthFlow(t, fake, dir, clock, fake.Config().Password)
 	var refused *bridge.LoginRefusedError
 	if err := restarted.StartLogin(t.Context(), bridge.LoginRequest{}); !errors.As(err, &refused) {
@@ -124,7 +106,7 @@ func TestLoginPacingSurvivesRestart(t *testing.T) {
 	if got := fake.CodesSent(); got != 1 {
 		t.Errorf("codes sent across the restart = %d, want 1", got)
 	}
-	clock.advance(loginCooldown)
+	clock.Add(loginCooldown)
 	if err := restarted.StartLogin(t.Context(), bridge.LoginRequest{}); err != nil {
 		t.Fatalf("login after the cooldown: %v", err)
 	}
@@ -134,16 +116,16 @@ func TestLoginPacingSurvivesRestart(t *testing.T) {
 // so a corrected attempt is allowed after the short floor, not the cooldown.
 func TestLoginWrongPasswordRetryFloor(t *testing.T) {
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-	clock := &testClock{t: time.Now()}
+	clock := blinkfake.NewClock(time.Now())
 	a, states := newTestAuthFlow(t, fake, t.TempDir(), clock, "wrong password")
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); !errors.Is(err, blink.ErrBadCredentials) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	var refused *bridge.LoginRefusedError
-	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); !errors.As(err, &refused) || refused.RetryAt.Sub(clock.now()) > loginRetryFloor {
+	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); !errors.As(err, &refused) || refused.RetryAt.Sub(clock.Now()) > loginRetryFloor {
 		t.Fatalf("immediate retry: %v, want a refusal within the %s floor", err, loginRetryFloor)
 	}
-	clock.advance(loginRetryFloor)
+	clock.Add(loginRetryFloor)
 	a.password = blink.Secret(fake.Config().Password)
 	if err := a.StartLogin(context.Background(), bridge.LoginRequest{}); err != nil {
 		t.Fatalf("retry after the floor: %v", err)

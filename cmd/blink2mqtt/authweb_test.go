@@ -17,7 +17,7 @@ import (
 func TestWebLoginUsesTypedCredentialsAndSharesThePacing(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-	clock := &testClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	clock := blinkfake.NewClock(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	a, states := newTestAuthFlow(t, fake, t.TempDir(), clock, "")
 	a.email = ""
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); !errors.Is(err, errNoCredentials) {
@@ -51,8 +51,8 @@ func TestWebLoginUsesTypedCredentialsAndSharesThePacing(t *testing.T) {
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{Replace: true}); !errors.As(err, &refused) || refused.RetryAt.IsZero() {
 		t.Errorf("MQTT replace inside the page login's cooldown: %v, want a refusal with a retry time", err)
 	}
-	if err := a.StartLoginWith(t.Context(), cfg.Email, blink.Secret(cfg.Password), bridge.LoginRequest{Replace: true}); !errors.As(err, &refused) || !refused.RetryAt.Equal(clock.now().Add(loginCooldown)) {
-		t.Errorf("page replace inside the cooldown: %v, want a refusal until %v", err, clock.now().Add(loginCooldown))
+	if err := a.StartLoginWith(t.Context(), cfg.Email, blink.Secret(cfg.Password), bridge.LoginRequest{Replace: true}); !errors.As(err, &refused) || !refused.RetryAt.Equal(clock.Now().Add(loginCooldown)) {
+		t.Errorf("page replace inside the cooldown: %v, want a refusal until %v", err, clock.Now().Add(loginCooldown))
 	}
 	if n := fake.CodesSent(); n != 1 {
 		t.Fatalf("codes sent = %d, want 1", n)
@@ -77,7 +77,7 @@ func TestWebLoginUsesTypedCredentialsAndSharesThePacing(t *testing.T) {
 func TestWebLogoutDropsTheSession(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{TwoFactor: true})
-	clock := &testClock{t: time.Now()}
+	clock := blinkfake.NewClock(time.Now())
 	a, states := newTestAuthFlow(t, fake, t.TempDir(), clock, fake.Config().Password)
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestWebLogoutDropsTheSession(t *testing.T) {
 	}
 
 	// A login waiting for its code is dropped too.
-	clock.advance(loginCooldown)
+	clock.Add(loginCooldown)
 	if err := a.StartLogin(t.Context(), bridge.LoginRequest{}); err != nil {
 		t.Fatal(err)
 	}
