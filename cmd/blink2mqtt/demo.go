@@ -8,9 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -35,6 +37,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	motionEvery := fs.Duration("motion-every", 20*time.Second, "how often the fake account sees motion")
 	logLevel := fs.String("log-level", "info", "trace, debug, info, warn or error")
 	rtsp := fs.String("rtsp", "", "serve the fake cameras' live views over RTSP at this address, e.g. 127.0.0.1:8554")
+	httpAddr := fs.String("http", "", "serve the status and login page, /healthz and /metrics at this address, e.g. 127.0.0.1:8080 (password: "+demoPagePassword+")")
 	if ok, err := parseFlags(fs, aboutDemo, args, stdout, stderr); !ok {
 		return err
 	}
@@ -96,8 +99,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mqtt.URL, mqtt.Username, mqtt.Password = clean, ui.Username(), blink.Secret(pass)
 	}
 	topics := discovery.Topics{Root: "blink2mqtt"}
+	auth := &authFlow{client: client, email: fc.Email, password: blink.Secret(fc.Password), stateDir: stateDir,
+		log: log.With().Str("component", "login").Logger()}
 	b, err := bridge.New(bridge.Options{
 		Cloud:             client,
+		Auth:              auth,
 		MQTT:              mqtt,
 		Topics:            topics,
 		Discovery:         true,
@@ -113,10 +119,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	auth.report = b.SetAuthState
 	printDemoHelp(stdout, mqtt, topics, fake, *rtsp)
-	go generateMotion(ctx, fake, *motionEvery, log)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	if *httpAddr != "" {
+		cfg := &Config{HTTPPassword: demoPagePassword, BlinkEmail: fc.Email, PollInterval: 10 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
+		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
+		fmt.Fprintf(stdout, "The status page: http://%s/ (any user name, password %q; the fake account's password is %q).\n\n",
+			*httpAddr, demoPagePassword, fc.Password)
+		wg.Go(func() {
+			if err := serveHTTP(ctx, *httpAddr, mux, log); err != nil {
+				log.Error().Err(err).Msg("page server stopped")
+			}
+		})
+	}
+	wg.Go(func() { generateMotion(ctx, fake, *motionEvery, log) })
 	return b.Run(ctx)
 }
+
+// demoPagePassword opens the demo's status page (HTTP basic auth).
+const demoPagePassword = "demo"
 
 // generateMotion makes a random device that would record (its system armed,
 // its motion detection on) see motion every interval, so events and motion
