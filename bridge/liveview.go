@@ -362,20 +362,21 @@ func (l *liveviews) runSession(ctx context.Context, s *liveSession) {
 			l.warned[s.key] = time.Now()
 		}
 		l.mu.Unlock()
-		close(s.ready)
+		// Logged and counted before the readers hear of it.
 		l.log.Warn().Str("device", s.dev.Name).Int64("network", s.dev.NetworkID).Int64("device_id", s.dev.ID).
 			Str("reason", le.reason).Err(le.err).Msg("live view failed: " + le.msg)
 		l.emit(Event{Kind: EventLiveFailed, Name: le.reason, Err: le, Duration: time.Since(start)})
+		close(s.ready)
 		l.forget(s, lv)
 		return
 	}
+	l.log.Info().Str("device", s.dev.Name).Int64("network", s.dev.NetworkID).Int64("device_id", s.dev.ID).
+		Str("path", s.path).Dur("took", time.Since(start)).Msg("live view started")
+	l.emit(Event{Kind: EventLiveStarted, Name: string(s.dev.Family), Duration: time.Since(start)})
 	close(s.ready)
 	l.mu.Lock()
 	l.idleIfUnwatchedLocked(s)
 	l.mu.Unlock()
-	l.log.Info().Str("device", s.dev.Name).Int64("network", s.dev.NetworkID).Int64("device_id", s.dev.ID).
-		Str("path", s.path).Dur("took", time.Since(start)).Msg("live view started")
-	l.emit(Event{Kind: EventLiveStarted, Name: string(s.dev.Family), Duration: time.Since(start)})
 	streaming := time.Now()
 
 	reason := l.keep(ctx, s, lv, relayDone)
