@@ -15,7 +15,7 @@ import (
 // runDaemon runs the bridge until ctx ends.
 func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	pahoLogs.route(log)
+	defer pahoLogs.route(log)() // until this run ends
 	if err := prepareStateDir(cfg.StateDir, log); err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	log := newLogger(stderr, level, "auto")
-	pahoLogs.route(log)
+	defer pahoLogs.route(log)() // until this run ends
 
 	fake, err := blinkfake.Start(blinkfake.Config{CommandPolls: 2, MotionRequiresArmed: true})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	paho "github.com/eclipse/paho.mqtt.golang"
+
 	"github.com/rs/zerolog"
 
 	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
@@ -100,7 +102,7 @@ func TestPahoLevels(t *testing.T) {
 			var buf bytes.Buffer
 			r := &pahoRouter{}
 			l := zerolog.New(&buf).Level(tc.logLevel)
-			r.dest.Store(&l)
+			r.dests = []*zerolog.Logger{&l}
 			pahoLevel{r, tc.logger}.Println(tc.args...)
 			got := buf.String()
 			if tc.wantLevel == "" {
@@ -113,5 +115,26 @@ func TestPahoLevels(t *testing.T) {
 				t.Errorf("want a %s line from paho, got %s", tc.wantLevel, got)
 			}
 		})
+	}
+}
+
+// TestPahoRouteReleased: a daemon's logger gets paho's lines only while it
+// runs; after it ended the previous one gets them again, and the ended one
+// is never written (its test may already use the buffer). Not parallel: it
+// uses the process's one router, as the daemon does.
+func TestPahoRouteReleased(t *testing.T) {
+	var first, second bytes.Buffer
+	releaseFirst := pahoLogs.route(zerolog.New(&first))
+	releaseSecond := pahoLogs.route(zerolog.New(&second))
+	paho.WARN.Println("to the second")
+	releaseSecond()
+	paho.WARN.Println("to the first")
+	releaseFirst()
+	paho.WARN.Println("to nobody")
+	if !strings.Contains(second.String(), "to the second") || strings.Contains(second.String(), "to the first") {
+		t.Errorf("second logger got %q", second.String())
+	}
+	if !strings.Contains(first.String(), "to the first") || strings.Contains(first.String(), "nobody") {
+		t.Errorf("first logger got %q", first.String())
 	}
 }

@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+	"slices"
 	"sync"
-	"sync/atomic"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/rs/zerolog"
@@ -18,12 +18,14 @@ import (
 var pahoLogs pahoRouter
 
 // pahoRouter forwards paho's loggers to the zerolog logger of the daemon or
-// demo that started last. paho's variables are assigned once, before any
-// client exists; later starts only swap the destination, which is safe
-// while paho goroutines log.
+// demo that started last and is still running. paho's variables are
+// assigned once, before any client exists; starts and ends only change the
+// destinations. A destination released is never written again: writes hold
+// mu for reading, release takes it for writing.
 type pahoRouter struct {
-	once sync.Once
-	dest atomic.Pointer[zerolog.Logger]
+	once  sync.Once
+	mu    sync.RWMutex
+	dests []*zerolog.Logger // running daemons' loggers, newest last
 }
 
 // install points paho.ERROR, CRITICAL, WARN and DEBUG at the router, once.
@@ -36,10 +38,18 @@ func (r *pahoRouter) install() {
 	})
 }
 
-// route sends paho's messages to log from now on.
-func (r *pahoRouter) route(log zerolog.Logger) {
+// route sends paho's messages to log until release is called.
+func (r *pahoRouter) route(log zerolog.Logger) (release func()) {
 	r.install()
-	r.dest.Store(&log)
+	l := &log
+	r.mu.Lock()
+	r.dests = append(r.dests, l)
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.dests = slices.DeleteFunc(r.dests, func(d *zerolog.Logger) bool { return d == l })
+	}
 }
 
 // pahoLevel is one of paho's loggers, at one zerolog level.
@@ -51,10 +61,14 @@ type pahoLevel struct {
 var _ paho.Logger = pahoLevel{}
 
 // target is the destination, or nil when it would drop the line anyway
-// (so paho's debug chatter is not even formatted below trace).
+// (so paho's debug chatter is not even formatted below trace). Caller holds
+// p.r.mu for reading.
 func (p pahoLevel) target() *zerolog.Logger {
-	l := p.r.dest.Load()
-	if l == nil || l.GetLevel() > p.level {
+	if len(p.r.dests) == 0 {
+		return nil
+	}
+	l := p.r.dests[len(p.r.dests)-1]
+	if l.GetLevel() > p.level {
 		return nil
 	}
 	return l
@@ -62,6 +76,8 @@ func (p pahoLevel) target() *zerolog.Logger {
 
 // Println logs its arguments as one line.
 func (p pahoLevel) Println(v ...any) {
+	p.r.mu.RLock()
+	defer p.r.mu.RUnlock()
 	level := p.level
 	if level == zerolog.WarnLevel && routineStoreNote(fmt.Sprint(v...)) {
 		level = zerolog.DebugLevel
@@ -80,6 +96,8 @@ func routineStoreNote(msg string) bool {
 
 // Printf logs a formatted line.
 func (p pahoLevel) Printf(format string, v ...any) {
+	p.r.mu.RLock()
+	defer p.r.mu.RUnlock()
 	if l := p.target(); l != nil {
 		bridge.PahoLogger{L: *l, Level: p.level}.Printf(format, v...)
 	}
