@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
