@@ -162,14 +162,19 @@ func (s *Stream) readErr(err error) error {
 		return fmt.Errorf("immis: %w", net.ErrClosed)
 	default:
 	}
-	if e := s.sendErr.Load(); e != nil {
-		return fmt.Errorf("%w (then: %v)", *e, err)
-	}
+	var out error
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%w (%s)", ErrSilent, s.idle)
+		out = fmt.Errorf("%w (%s)", ErrSilent, s.idle)
+	} else {
+		out = fmt.Errorf("immis: read: %w", err)
 	}
-	return fmt.Errorf("immis: read: %w", err)
+	// A keepalive that failed first is part of the story, not all of it:
+	// both stay matchable with errors.Is.
+	if e := s.sendErr.Load(); e != nil {
+		return fmt.Errorf("%w (after %w)", out, *e)
+	}
+	return out
 }
 
 // send writes a keepalive every keepaliveEvery and latency stats every
