@@ -302,15 +302,27 @@ func (l *liveviews) failNow(d blink.Device, e *liveError) error {
 	return e
 }
 
-// addReader counts a reader that started playing.
-func (l *liveviews) addReader(s *liveSession) {
+// addReader counts a reader that set up s; false when s is ending (the
+// reader must start over).
+func (l *liveviews) addReader(s *liveSession) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if s.ending {
+		return false
+	}
 	s.readers++
 	if s.idle != nil {
 		s.idle.Stop()
 		s.idle = nil
 	}
+	return true
+}
+
+// ended reports whether s ended (or is ending).
+func (l *liveviews) ended(s *liveSession) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return s.ending
 }
 
 // removeReader counts a reader that left; the last one starts the idle

@@ -58,6 +58,13 @@ type reading struct {
 // leaves.
 func readH264(t *testing.T, url string, transport gortsplib.Transport, n int) (reading, error) {
 	t.Helper()
+	return readH264After(t, url, transport, n, 0)
+}
+
+// readH264After is readH264 with a pause between SETUP and PLAY, as a slow
+// player makes.
+func readH264After(t *testing.T, url string, transport gortsplib.Transport, n int, pause time.Duration) (reading, error) {
+	t.Helper()
 	u, err := base.ParseURL(url)
 	if err != nil {
 		return reading{}, err
@@ -85,6 +92,9 @@ func readH264(t *testing.T, url string, transport gortsplib.Transport, n int) (r
 	}
 	if err := c.SetupAll(desc.BaseURL, desc.Medias); err != nil {
 		return r, err
+	}
+	if pause > 0 {
+		time.Sleep(pause) // the player being slow is the point
 	}
 	done := make(chan struct{})
 	var mu sync.Mutex // the callback runs on the client's reader goroutine
@@ -405,6 +415,24 @@ func TestLiveE2EAttributesAndSharedID(t *testing.T) {
 	}
 	if o, c := e.fake.Count(blinkfake.EpOwlLiveview), e.fake.Count(blinkfake.EpCameraLiveview); o != 1 || c != 0 {
 		t.Errorf("owl live views %d, camera live views %d; want 1 and 0", o, c)
+	}
+}
+
+// TestLiveE2ESlowPlayerKeepsTheSession: a reader counts from SETUP, so a
+// player that takes longer than LIVEVIEW_IDLE to send PLAY still gets
+// video (it once got an ended stream and waited forever).
+func TestLiveE2ESlowPlayerKeepsTheSession(t *testing.T) {
+	e := newEnv(t, withRTSP(100*time.Millisecond, nil))
+	cam := deviceOf(t, e.fake, blink.FamilyCamera)
+	r, err := readH264After(t, e.rtspURL(devicePath(cam), ""), gortsplib.TransportTCP, 5, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.aus < 5 {
+		t.Fatalf("only %d access units after a slow PLAY", r.aus)
+	}
+	if n := len(e.liveviewsOf(1)); n != 1 {
+		t.Errorf("%d Blink live views, want 1", n)
 	}
 }
 

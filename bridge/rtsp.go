@@ -37,8 +37,7 @@ type rtspServer struct {
 
 // liveReader is one RTSP session reading a live stream.
 type liveReader struct {
-	s       *liveSession
-	playing bool
+	s *liveSession
 }
 
 // listen binds the TCP and UDP ports and starts serving.
@@ -210,18 +209,23 @@ func (r *rtspServer) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Resp
 	if res != nil {
 		return res, nil, nil
 	}
+	// A reader counts from its first SETUP, so the idle timer cannot end
+	// the live view between SETUP and PLAY (a slow player would get a
+	// stream that never plays).
 	if _, ok := ctx.Session.UserData().(*liveReader); !ok {
+		if !r.live.addReader(s) {
+			return &base.Response{StatusCode: base.StatusServiceUnavailable, StatusMessage: "Service Unavailable (the live view just ended; try again)"}, nil, nil
+		}
 		ctx.Session.SetUserData(&liveReader{s: s})
 	}
 	return &base.Response{StatusCode: base.StatusOK}, s.stream, nil
 }
 
-// OnPlay implements gortsplib.ServerHandlerOnPlay: a playing reader keeps
-// the live view up.
+// OnPlay implements gortsplib.ServerHandlerOnPlay: a reader plays the live
+// view it set up, unless that ended meanwhile.
 func (r *rtspServer) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
-	if rd, ok := ctx.Session.UserData().(*liveReader); ok && !rd.playing {
-		rd.playing = true
-		r.live.addReader(rd.s)
+	if rd, ok := ctx.Session.UserData().(*liveReader); ok && r.live.ended(rd.s) {
+		return &base.Response{StatusCode: base.StatusServiceUnavailable, StatusMessage: "Service Unavailable (the live view ended; try again)"}, nil
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
@@ -229,8 +233,8 @@ func (r *rtspServer) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Respon
 // OnSessionClose implements gortsplib.ServerHandlerOnSessionClose: the
 // last reader to leave starts the idle timer.
 func (r *rtspServer) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
-	if rd, ok := ctx.Session.UserData().(*liveReader); ok && rd.playing {
-		rd.playing = false
+	if rd, ok := ctx.Session.UserData().(*liveReader); ok {
+		ctx.Session.SetUserData(nil)
 		r.live.removeReader(rd.s)
 	}
 }
