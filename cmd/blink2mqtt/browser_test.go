@@ -101,10 +101,10 @@ func TestWebPageInBrowser(t *testing.T) {
 	if err := run(context.Background(), []string{"login", "--code", code}, mapLookup(env), strings.NewReader(""), &cliOut, &cliOut); err != nil {
 		t.Fatalf("login: %v\n%s", err, cliOut.String())
 	}
-	addr := freeAddr(t)
-	env["HTTP_LISTEN"], env["HTTP_PASSWORD"] = addr, httpPass
+	env["HTTP_LISTEN"], env["HTTP_PASSWORD"] = "127.0.0.1:0", httpPass
 	var out, logs syncBuffer
 	startRun(t, []string{"run"}, env, &out, &logs)
+	addr := loggedAddr(t, &logs, httpServingMsg, "addr")
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"state":"ok"`))
 	devices := fake.Devices()
 	for _, d := range devices { // the bridge has every picture before the page asks

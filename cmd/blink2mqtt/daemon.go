@@ -70,12 +70,16 @@ func runDaemon(ctx context.Context, cfg *Config, stderr io.Writer) error {
 	defer wg.Wait()
 	defer cancel()
 	if cfg.HTTPListen != "" {
+		ln, err := listenHTTP(cfg.HTTPListen)
+		if err != nil {
+			return err
+		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", m.Handler())
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
 		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
 		wg.Go(func() {
-			if err := serveHTTP(ctx, cfg.HTTPListen, mux, log); err != nil {
+			if err := serveHTTP(ctx, ln, mux, log); err != nil {
 				log.Error().Err(err).Msg("health and metrics server stopped")
 			}
 		})

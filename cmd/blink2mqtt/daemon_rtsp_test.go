@@ -72,12 +72,13 @@ func TestDaemonServesRTSP(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
-	rtspAddr, httpAddr := freeAddr(t), freeAddr(t)
-	env["RTSP_LISTEN"], env["RTSP_USERNAME"], env["RTSP_PASSWORD"] = rtspAddr, "viewer", "rtsp-pw-6612"
-	env["LIVEVIEW_IDLE"], env["HTTP_LISTEN"] = "1s", httpAddr
+	env["RTSP_LISTEN"], env["RTSP_USERNAME"], env["RTSP_PASSWORD"] = "127.0.0.1:0", "viewer", "rtsp-pw-6612"
+	env["LIVEVIEW_IDLE"], env["HTTP_LISTEN"] = "1s", "127.0.0.1:0"
 
 	var out, logs syncBuffer
 	stop := startRun(t, []string{"run"}, env, &out, &logs)
+	rtspAddr := loggedAddr(t, &logs, "RTSP server listening", "rtsp")
+	httpAddr := loggedAddr(t, &logs, httpServingMsg, "addr")
 	cam := fake.DevicesOf(blink.FamilyCamera)[0]
 	path := fmt.Sprintf("/%d/%d", cam.NetworkID, cam.ID)
 	m := rec.WaitFor(t, fmt.Sprintf("blink2mqtt/%d/%d/attributes", cam.NetworkID, cam.ID), mqtttest.Contains("rtsp_path"))

@@ -126,14 +126,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer wg.Wait()
 	defer cancel()
 	if *httpAddr != "" {
+		ln, err := listenHTTP(*httpAddr)
+		if err != nil {
+			return fmt.Errorf("demo --http: %w", err)
+		}
 		cfg := &Config{HTTPPassword: demoPagePassword, BlinkEmail: fc.Email, PollInterval: 10 * time.Second}
 		mux := http.NewServeMux()
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
 		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
 		fmt.Fprintf(stdout, "The status page: http://%s/ (any user name, password %q; the fake account's password is %q).\n\n",
-			*httpAddr, demoPagePassword, fc.Password)
+			ln.Addr(), demoPagePassword, fc.Password)
 		wg.Go(func() {
-			if err := serveHTTP(ctx, *httpAddr, mux, log); err != nil {
+			if err := serveHTTP(ctx, ln, mux, log); err != nil {
 				log.Error().Err(err).Msg("page server stopped")
 			}
 		})

@@ -43,12 +43,11 @@ func TestBinaryLinksNoTestCode(t *testing.T) {
 func TestDemoServesThePage(t *testing.T) {
 	t.Parallel()
 	broker := mqtttest.StartBroker(t)
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--broker", broker.URL(), "--http", addr, "--motion-every", "0"}, mapLookup(nil), nil, &out, &errOut)
+		done <- run(ctx, []string{"demo", "--broker", broker.URL(), "--http", "127.0.0.1:0", "--motion-every", "0"}, mapLookup(nil), nil, &out, &errOut)
 	}()
 	defer func() {
 		cancel()
@@ -56,6 +55,9 @@ func TestDemoServesThePage(t *testing.T) {
 			t.Errorf("demo: %v", err)
 		}
 	}()
+	// The demo prints the address it bound.
+	_, addr, _ := strings.Cut(out.WaitFor(t, "The status page: http://"), "http://")
+	addr, _, _ = strings.Cut(addr, "/")
 	get := func(user, pass string) (*http.Response, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)

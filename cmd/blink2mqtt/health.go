@@ -73,12 +73,23 @@ func healthHandler(status func() healthStatus, pollInterval time.Duration) http.
 	})
 }
 
-// serveHTTP runs the /healthz + /metrics server until ctx ends.
-func serveHTTP(ctx context.Context, addr string, mux http.Handler, log zerolog.Logger) error {
+// httpServingMsg is the log line that names the address HTTP_LISTEN bound.
+const httpServingMsg = "serving the web page, /healthz and /metrics"
+
+// listenHTTP binds HTTP_LISTEN. The daemon binds before it starts anything
+// else, so a taken or bad address stops it with a clear error instead of a
+// bridge that runs without its page and /healthz (and a Docker healthcheck
+// that asks whoever holds the port).
+func listenHTTP(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("HTTP_LISTEN: %w", err)
+		return nil, fmt.Errorf("HTTP_LISTEN %s: %w", addr, err)
 	}
+	return ln, nil
+}
+
+// serveHTTP serves the page, /healthz and /metrics on ln until ctx ends.
+func serveHTTP(ctx context.Context, ln net.Listener, mux http.Handler, log zerolog.Logger) error {
 	// A request body (the page's forms) is read within ReadTimeout; idle
 	// keep-alive connections of the page's refresh are closed after a while.
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -88,7 +99,7 @@ func serveHTTP(ctx context.Context, addr string, mux http.Handler, log zerolog.L
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Info().Str("addr", ln.Addr().String()).Msg("serving the web page, /healthz and /metrics")
+	log.Info().Str("addr", ln.Addr().String()).Msg(httpServingMsg)
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)
 	}

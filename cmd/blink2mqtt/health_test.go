@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blink2mqtt/blink2mqtt/blink/blinkfake"
+	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
 func TestEvaluateHealth(t *testing.T) {
@@ -84,5 +89,44 @@ func TestHealthURL(t *testing.T) {
 	}
 	if _, err := healthURL("8080"); err == nil {
 		t.Error("healthURL(\"8080\") accepted an address without a colon")
+	}
+}
+
+// TestTakenHTTPListenStopsTheDaemon: when HTTP_LISTEN is taken, the daemon
+// (and the demo's --http) stops at start with an error naming the address,
+// before it connects to MQTT or logs in — rather than running without its
+// page and /healthz while the healthcheck asks whoever holds the port.
+func TestTakenHTTPListenStopsTheDaemon(t *testing.T) {
+	t.Parallel()
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	taken := held.Addr().String()
+
+	fake := blinkfake.New(t, blinkfake.Config{})
+	rec, env := daemonEnvWithBroker(t, fake, "#")
+	env["HTTP_LISTEN"] = taken
+	broker := mqtttest.StartBroker(t)
+	for name, args := range map[string][]string{
+		"run":  {"run"},
+		"demo": {"demo", "--broker", broker.URL(), "--http", taken, "--motion-every", "0"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var out syncBuffer
+			err := run(ctx, args, mapLookup(env), strings.NewReader(""), &out, &out)
+			if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), taken) {
+				t.Fatalf("%s with HTTP_LISTEN %s taken returned %v (context %v), want an error naming the address", name, taken, err, ctx.Err())
+			}
+		})
+	}
+	if n := len(rec.Messages()); n != 0 {
+		t.Errorf("the daemon published %d messages before stopping", n)
+	}
+	if got := len(fake.Requests()); got != 0 {
+		t.Errorf("the daemon made %d Blink calls before stopping", got)
 	}
 }

@@ -20,7 +20,10 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
-// freeAddr is a loopback address nothing listens on right now.
+// freeAddr is a loopback address nothing listens on right now — and
+// something else may take before the caller binds it. Only the demo's RTSP
+// test uses it (the demo prints the address it was given); every other test
+// binds 127.0.0.1:0 and reads the address from the log (loggedAddr).
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -29,6 +32,21 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// loggedAddr waits for the JSON log line with msg and returns its field, the
+// address a listener on port 0 was given.
+func loggedAddr(t *testing.T, logs *syncBuffer, msg, field string) string {
+	t.Helper()
+	var line map[string]any
+	if err := json.Unmarshal([]byte(logs.WaitFor(t, `"message":"`+msg)), &line); err != nil {
+		t.Fatalf("the %q log line: %v", msg, err)
+	}
+	addr, _ := line[field].(string)
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		t.Fatalf("the %q log line has %s %q", msg, field, addr)
+	}
+	return addr
 }
 
 // webClient is a browser without a script: cookies, basic auth, and a
@@ -117,10 +135,10 @@ func TestDaemonWebLoginTwoFactor(t *testing.T) {
 	rec, env := daemonEnvWithBroker(t, fake, "#")
 	delete(env, "BLINK_EMAIL")
 	delete(env, "BLINK_PASSWORD")
-	addr := freeAddr(t)
-	env["HTTP_LISTEN"], env["HTTP_PASSWORD"] = addr, httpPass
+	env["HTTP_LISTEN"], env["HTTP_PASSWORD"] = "127.0.0.1:0", httpPass
 	var out, logs syncBuffer
 	stop := startRun(t, []string{"run"}, env, &out, &logs)
+	addr := loggedAddr(t, &logs, httpServingMsg, "addr")
 	rec.WaitFor(t, "blink2mqtt/bridge/auth", mqtttest.Contains(`"reauth_required"`))
 	logs.WaitFor(t, "web page enabled", "HTTP_PASSWORD needed")
 
