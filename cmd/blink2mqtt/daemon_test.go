@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -358,16 +357,13 @@ func TestDaemonHealthAndMetrics(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	rec, env := daemonEnvWithBroker(t, fake, "blink2mqtt/#")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env["HTTP_LISTEN"] = addr
+	env["HTTP_LISTEN"] = "127.0.0.1:0"
 
 	var out, logs syncBuffer
 	stop := startRun(t, []string{"run"}, env, &out, &logs)
+	addr := loggedAddr(t, &logs, httpServingMsg, "addr")
+	hcEnv := maps.Clone(env) // the healthcheck asks the address the daemon bound
+	hcEnv["HTTP_LISTEN"] = addr
 	rec.WaitFor(t, "blink2mqtt/bridge/info", mqtttest.Contains(`"last_successful_poll":"2`))
 
 	resp, err := http.Get("http://" + addr + "/healthz")
@@ -380,7 +376,7 @@ func TestDaemonHealthAndMetrics(t *testing.T) {
 		t.Errorf("/healthz = %d %s", resp.StatusCode, body)
 	}
 	var hc bytes.Buffer
-	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(env), nil, &hc, &hc); err != nil {
+	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(hcEnv), nil, &hc, &hc); err != nil {
 		t.Errorf("healthcheck: %v (%s)", err, hc.String())
 	}
 
@@ -401,7 +397,7 @@ func TestDaemonHealthAndMetrics(t *testing.T) {
 		}
 	}
 	stop()
-	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(env), nil, &hc, &hc); err == nil {
+	if err := run(context.Background(), []string{"healthcheck"}, mapLookup(hcEnv), nil, &hc, &hc); err == nil {
 		t.Error("healthcheck passed with the daemon stopped")
 	}
 }

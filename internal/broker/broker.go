@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -63,46 +64,55 @@ func Start(addr string, logger *slog.Logger) (*Broker, error) {
 
 // New runs a broker as cfg says. When it returns, clients can connect.
 func New(cfg Config) (*Broker, error) {
-	b := &Broker{scheme: "mqtt", closeTimeout: cfg.CloseTimeout}
-	if b.closeTimeout <= 0 {
-		b.closeTimeout = DefaultCloseTimeout
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = DefaultCloseTimeout
 	}
-	var l listeners.Listener
 	if cfg.WebSocket {
+		return newWebsocket(cfg)
+	}
+	b := &Broker{scheme: "mqtt", closeTimeout: cfg.CloseTimeout}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, err)
+	}
+	b.addr, b.conns = ln.Addr().String(), track(ln)
+	var served net.Listener = b.conns
+	if cfg.TLS != nil {
+		served, b.scheme = tls.NewListener(b.conns, cfg.TLS), "mqtts"
+	}
+	s, err := newServer(cfg, listeners.NewNet("tcp", served))
+	if err != nil {
+		_ = b.conns.Close()
+		return nil, err
+	}
+	b.server = s
+	return b, nil
+}
+
+// newWebsocket runs a websocket broker. mochi binds the websocket port
+// itself, in the background, so with port 0 the free port picked here can be
+// taken by another listener first: the broker is started again on another
+// port until its port answers as mochi's websocket endpoint.
+func newWebsocket(cfg Config) (*Broker, error) {
+	for attempt := 1; ; attempt++ {
 		addr, err := pickPort(cfg.Addr)
 		if err != nil {
 			return nil, err
 		}
-		b.addr, b.scheme = addr, "ws"
-		l = listeners.NewWebsocket(listeners.Config{ID: "ws", Address: addr})
-	} else {
-		ln, err := net.Listen("tcp", cfg.Addr)
+		s, err := newServer(cfg, listeners.NewWebsocket(listeners.Config{ID: "ws", Address: addr}))
 		if err != nil {
-			return nil, fmt.Errorf("broker: listen %s: %w", cfg.Addr, err)
+			return nil, err
 		}
-		b.addr, b.conns = ln.Addr().String(), track(ln)
-		var served net.Listener = b.conns
-		if cfg.TLS != nil {
-			served, b.scheme = tls.NewListener(b.conns, cfg.TLS), "mqtts"
+		b := &Broker{server: s, addr: addr, scheme: "ws", closeTimeout: cfg.CloseTimeout}
+		err = waitWebsocket(addr, b.closeTimeout)
+		if err == nil {
+			return b, nil
 		}
-		l = listeners.NewNet("tcp", served)
-	}
-	s, err := newServer(cfg, l)
-	if err != nil {
-		if b.conns != nil {
-			_ = b.conns.Close()
-		}
-		return nil, err
-	}
-	b.server = s
-	if cfg.WebSocket {
-		// mochi opens the websocket port in the background.
-		if err := waitDialable(b.addr, b.closeTimeout); err != nil {
-			_ = b.Close()
+		_ = b.Close()
+		if _, port, _ := net.SplitHostPort(cfg.Addr); port != "0" || attempt == 5 {
 			return nil, err
 		}
 	}
-	return b, nil
 }
 
 // newServer builds the mochi server with the settings every broker shares
@@ -211,12 +221,20 @@ func pickPort(addr string) (string, error) {
 	return net.JoinHostPort(host, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), nil
 }
 
-func waitDialable(addr string, d time.Duration) error {
+// waitWebsocket waits until addr answers as a websocket endpoint: a plain
+// GET is refused with the Sec-Websocket-Version header. Anything else
+// answering there is another server that holds the port.
+func waitWebsocket(addr string, d time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(d)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		res, err := client.Get("http://" + addr + "/mqtt")
 		if err == nil {
-			return c.Close()
+			_ = res.Body.Close()
+			if res.Header.Get("Sec-Websocket-Version") == "" {
+				return fmt.Errorf("broker: %s is held by another server (it answered %s)", addr, res.Status)
+			}
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("broker: %s not open after %s: %w", addr, d, err)

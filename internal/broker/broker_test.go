@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -61,6 +63,31 @@ func TestStartOnBusyPortFails(t *testing.T) {
 	defer b.Close()
 	if _, err := Start(b.Addr(), nil); err == nil {
 		t.Fatal("second broker on the same port started; want an error")
+	}
+}
+
+// TestWebsocketOnPortHeldByAnotherServerFails: mochi binds the websocket
+// port in the background, so a port another server holds used to look open
+// and the broker was handed out with a stranger behind its URL.
+func TestWebsocketOnPortHeldByAnotherServerFails(t *testing.T) {
+	other := httptest.NewServer(http.NotFoundHandler())
+	defer other.Close()
+	addr := strings.TrimPrefix(other.URL, "http://")
+	b, err := New(Config{Addr: addr, WebSocket: true, CloseTimeout: 2 * time.Second})
+	if err == nil {
+		b.Close()
+		t.Fatalf("a websocket broker on %s, which another server holds, started", addr)
+	}
+	if !strings.Contains(err.Error(), "held by another server") {
+		t.Errorf("error %v does not say the port is held", err)
+	}
+	ws, err := New(Config{Addr: "127.0.0.1:0", WebSocket: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if !strings.HasPrefix(ws.URL(), "ws://127.0.0.1:") || strings.HasSuffix(ws.Addr(), ":0") {
+		t.Errorf("websocket broker URL %s", ws.URL())
 	}
 }
 

@@ -1,12 +1,15 @@
 package mqtttest
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,15 +46,15 @@ func FindMosquitto() (string, error) {
 // StartMosquitto starts Mosquitto listening on 127.0.0.1:<free port> with
 // anonymous access and no persistence, and kills it when the test ends. The
 // test is skipped when Mosquitto is not installed.
+//
+// A free port can be taken by another listener before Mosquitto binds it
+// (tests run in parallel); then Mosquitto exits at start and another port is
+// tried.
 func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
 	bin, err := FindMosquitto()
 	if err != nil {
 		t.Skipf("mosquitto not installed: %v (install the mosquitto package to run this test)", err)
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("mqtttest: free port: %v", err)
 	}
 	dir := t.TempDir()
 	m := &Mosquitto{
@@ -59,15 +62,24 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 		bin:     bin,
 		cfgPath: filepath.Join(dir, "mosquitto.conf"),
 		logPath: filepath.Join(dir, "mosquitto.log"),
-		port:    port,
-	}
-	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
-	if err := os.WriteFile(m.cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatalf("mqtttest: write mosquitto config: %v", err)
 	}
 	t.Cleanup(m.Stop)
-	m.Start(t)
-	return m
+	for attempt := 1; ; attempt++ {
+		if m.port, err = freePort(); err != nil {
+			t.Fatalf("mqtttest: free port: %v", err)
+		}
+		cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", m.port)
+		if err := os.WriteFile(m.cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatalf("mqtttest: write mosquitto config: %v", err)
+		}
+		err := m.start()
+		if err == nil {
+			return m
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Addr is the broker's host:port.
@@ -76,26 +88,39 @@ func (m *Mosquitto) Addr() string { return net.JoinHostPort("127.0.0.1", strconv
 // URL is the broker's address as an mqtt:// URL.
 func (m *Mosquitto) URL() string { return "mqtt://" + m.Addr() }
 
-// Start launches the broker (again) and waits until its port accepts
-// connections. It does nothing while the broker runs.
+// Start launches the broker again on its port and waits until it runs. It
+// does nothing while the broker runs.
 func (m *Mosquitto) Start(t testing.TB) {
 	t.Helper()
+	if err := m.start(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errPortTaken: Mosquitto exited at start because its port was in use.
+var errPortTaken = errors.New("mqtttest: mosquitto's port is taken")
+
+// start launches Mosquitto and waits until it says it runs (its listener is
+// bound then) and its port accepts connections. A port that only accepts
+// connections may belong to another listener.
+func (m *Mosquitto) start() error {
 	m.mu.Lock()
 	if m.cmd != nil {
 		m.mu.Unlock()
-		return
+		return nil
 	}
 	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		m.mu.Unlock()
-		t.Fatalf("mqtttest: mosquitto log: %v", err)
+		return fmt.Errorf("mqtttest: mosquitto log: %w", err)
 	}
+	logStart, _ := logf.Seek(0, io.SeekEnd) // this run's lines follow
 	cmd := exec.Command(m.bin, "-c", m.cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		m.mu.Unlock()
 		_ = logf.Close()
-		t.Fatalf("mqtttest: start mosquitto: %v", err)
+		return fmt.Errorf("mqtttest: start mosquitto: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -106,25 +131,36 @@ func (m *Mosquitto) Start(t testing.TB) {
 	m.cmd, m.exited = cmd, exited
 	m.mu.Unlock()
 
+	runLog := func() string {
+		b, _ := os.ReadFile(m.logPath)
+		if int64(len(b)) < logStart {
+			return ""
+		}
+		return string(b[logStart:])
+	}
 	deadline := time.NewTimer(10 * time.Second)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		c, err := net.DialTimeout("tcp", m.Addr(), time.Second)
-		if err == nil {
-			_ = c.Close()
-			return
+		if strings.Contains(runLog(), " running") {
+			if c, err := net.DialTimeout("tcp", m.Addr(), time.Second); err == nil {
+				_ = c.Close()
+				return nil
+			}
 		}
 		select {
 		case <-exited:
-			log, _ := os.ReadFile(m.logPath)
 			m.mu.Lock()
 			m.cmd = nil
 			m.mu.Unlock()
-			t.Fatalf("mqtttest: mosquitto exited at start:\n%s", log)
+			log := runLog()
+			if strings.Contains(log, "Address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, log)
+			}
+			return fmt.Errorf("mqtttest: mosquitto exited at start:\n%s", log)
 		case <-deadline.C:
-			t.Fatalf("mqtttest: mosquitto did not open %s within 10s", m.Addr())
+			return fmt.Errorf("mqtttest: mosquitto did not open %s within 10s:\n%s", m.Addr(), runLog())
 		case <-tick.C:
 		}
 	}
@@ -151,7 +187,9 @@ func (m *Mosquitto) Stop() {
 	}
 }
 
-func freePort() (int, error) {
+// freePort is a loopback port nothing listens on right now (a variable so
+// that a test can hand out a taken one).
+var freePort = func() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

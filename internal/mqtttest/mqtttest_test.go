@@ -42,6 +42,38 @@ func TestBrokerRestartSamePort(t *testing.T) {
 	}
 }
 
+// TestMosquittoPortTakenMeanwhile: a port that another listener took
+// between the pick and Mosquitto's bind is given up for another, and the
+// broker the test gets is Mosquitto, not the other listener. Not parallel:
+// it swaps freePort.
+func TestMosquittoPortTakenMeanwhile(t *testing.T) {
+	if _, err := FindMosquitto(); err != nil {
+		t.Skipf("mosquitto not installed: %v", err)
+	}
+	thief, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer thief.Close()
+	real := freePort
+	picks := 0
+	freePort = func() (int, error) {
+		picks++
+		if picks == 1 {
+			return thief.Addr().(*net.TCPAddr).Port, nil
+		}
+		return real()
+	}
+	defer func() { freePort = real }()
+	m := StartMosquitto(t)
+	if picks != 2 || m.Addr() == thief.Addr().String() {
+		t.Fatalf("%d picks, broker at %s (the taken port is %s)", picks, m.Addr(), thief.Addr())
+	}
+	r := NewRecorder(t, m.URL(), "z/#")
+	r.Publish(t, "z/a", []byte("1"), true)
+	r.WaitFor(t, "z/a", Equals("1"))
+}
+
 func TestMosquittoStopStart(t *testing.T) {
 	m := StartMosquitto(t)
 	r := NewRecorder(t, m.URL(), "z/#")
