@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,22 @@ func New(opts Options) (*Bridge, error) {
 	return b, nil
 }
 
+// ListenRTSP binds RTSPListen now, for a caller that needs the address a
+// port-0 listener got before Run (which binds it otherwise). Without
+// RTSPListen it returns nil. Call Run after it: Run's end closes the server.
+func (b *Bridge) ListenRTSP() (net.Addr, error) {
+	if b.live == nil {
+		return nil, nil
+	}
+	if a := b.live.server.addr(); a != nil {
+		return a, nil
+	}
+	if err := b.live.server.listen(b.opts.RTSPListen, b.opts.RTSPUsername, b.opts.RTSPPassword); err != nil {
+		return nil, err
+	}
+	return b.live.server.addr(), nil
+}
+
 // Run connects to the broker and runs until ctx is done. On the way out it
 // answers queued requests, publishes bridge/state "offline" and
 // disconnects, all within 5 s of ctx ending. It returns an error only when
@@ -140,13 +157,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if !b.running.CompareAndSwap(false, true) {
 		return errors.New("bridge: Run called twice")
 	}
-	if b.live != nil {
-		if err := b.live.server.listen(b.opts.RTSPListen, b.opts.RTSPUsername, b.opts.RTSPPassword); err != nil {
-			return err
-		}
+	if _, err := b.ListenRTSP(); err != nil {
+		return err
 	}
 	popts, err := clientOptions(b.opts.MQTT, b.topics.BridgeState(), b.conn)
 	if err != nil {
+		if b.live != nil {
+			b.live.server.close() // run, which closes it otherwise, never starts
+		}
 		return err
 	}
 	client := paho.NewClient(popts)

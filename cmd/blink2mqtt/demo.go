@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -120,22 +121,34 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("demo: %w", err)
 	}
 	auth.report = b.SetAuthState
-	printDemoHelp(stdout, mqtt, topics, fake, *rtsp)
+	// Both listeners are bound before anything is printed, so the printed
+	// addresses are the ones bound (port 0 works) and a taken one stops the
+	// demo at once.
+	var ln net.Listener
+	if *httpAddr != "" {
+		if ln, err = listenHTTP(*httpAddr); err != nil {
+			return fmt.Errorf("demo --http: %w", err)
+		}
+	}
+	rtspAddr, err := b.ListenRTSP()
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return fmt.Errorf("demo --rtsp: %w", err)
+	}
+	printDemoHelp(stdout, mqtt, topics, fake, rtspAddr)
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	if *httpAddr != "" {
-		ln, err := listenHTTP(*httpAddr)
-		if err != nil {
-			return fmt.Errorf("demo --http: %w", err)
-		}
+	if ln != nil {
 		cfg := &Config{HTTPPassword: demoPagePassword, BlinkEmail: fc.Email, PollInterval: 10 * time.Second}
 		mux := http.NewServeMux()
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
 		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
 		fmt.Fprintf(stdout, "The status page: http://%s/ (any user name, password %q; the fake account's password is %q).\n\n",
-			ln.Addr(), demoPagePassword, fc.Password)
+			localAddr(ln.Addr()), demoPagePassword, fc.Password)
 		wg.Go(func() {
 			if err := serveHTTP(ctx, ln, mux, log); err != nil {
 				log.Error().Err(err).Msg("page server stopped")
@@ -185,7 +198,7 @@ func generateMotion(ctx context.Context, fake *blinkfake.Server, every time.Dura
 	}
 }
 
-func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fake *blinkfake.Server, rtsp string) {
+func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fake *blinkfake.Server, rtsp net.Addr) {
 	host, port := "127.0.0.1", "1883"
 	if u, err := url.Parse(mqtt.URL); err == nil && u.Hostname() != "" {
 		host, port = u.Hostname(), cmp.Or(u.Port(), port)
@@ -219,10 +232,9 @@ func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fak
 		d := devs[0]
 		fmt.Fprintf(w, "Take a snapshot with %q:\n", d.Name)
 		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m '{\"device\": %d}'\n", conn, t.Request("snapshot"), d.ID)
-		if rtsp != "" {
-			h, p, _ := net.SplitHostPort(rtsp)
+		if rtsp != nil {
 			fmt.Fprintf(w, "Watch %q live (a test pattern):\n  ffplay -rtsp_transport tcp rtsp://%s/%d/%d\n", d.Name,
-				net.JoinHostPort(cmp.Or(h, "127.0.0.1"), p), d.NetworkID, d.ID)
+				localAddr(rtsp), d.NetworkID, d.ID)
 		}
 	}
 	fmt.Fprintf(w, "\nPoint Home Assistant's MQTT integration at this broker to see the devices appear.\nCtrl-C stops the demo.\n\n")
@@ -231,4 +243,18 @@ func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fak
 // thumbnailFilter matches every device's thumbnail topic (raw JPEG bytes).
 func thumbnailFilter(t discovery.Topics) string {
 	return t.Root + "/+/+/" + discovery.EntityThumbnail
+}
+
+// localAddr is the address to reach a listener at from this machine: one
+// bound to every address is reached on loopback.
+func localAddr(a net.Addr) string {
+	t, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	host := t.IP.String()
+	if t.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(t.Port))
 }

@@ -81,7 +81,7 @@ func TestReadmeWatchLinesSkipThumbnails(t *testing.T) {
 	t.Parallel()
 	fake := blinkfake.New(t, blinkfake.Config{})
 	var demo bytes.Buffer
-	printDemoHelp(&demo, bridge.MQTTOptions{URL: "mqtt://127.0.0.1:1883"}, discovery.Topics{Root: "blink2mqtt"}, fake, "")
+	printDemoHelp(&demo, bridge.MQTTOptions{URL: "mqtt://127.0.0.1:1883"}, discovery.Topics{Root: "blink2mqtt"}, fake, nil)
 	lines := codeLines(readme(t), "mosquitto_sub")
 	for _, l := range strings.Split(demo.String(), "\n") {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "mosquitto_sub") {

@@ -20,20 +20,6 @@ import (
 	"github.com/blink2mqtt/blink2mqtt/internal/mqtttest"
 )
 
-// freeAddr is a loopback address nothing listens on right now — and
-// something else may take before the caller binds it. Only the demo's RTSP
-// test uses it (the demo prints the address it was given); every other test
-// binds 127.0.0.1:0 and reads the address from the log (loggedAddr).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // loggedAddr waits for the JSON log line with msg and returns its field, the
 // address a listener on port 0 was given.
 func loggedAddr(t *testing.T, logs *syncBuffer, msg, field string) string {
