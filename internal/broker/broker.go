@@ -191,6 +191,15 @@ func (b *Broker) close() error {
 	}
 	done := make(chan struct{})
 	go func() {
+		if b.conns != nil {
+			// mochi v2.7.9's Close can deadlock when a client is still
+			// ending while it runs: Clients.GetByListener read-locks the
+			// registry twice, and a client's Delete waiting for the write
+			// lock in between blocks both for good. The connections closed
+			// above end their clients now; wait for them first. (No new
+			// client can start: the listener is closed.)
+			b.server.Listeners.ClientsWg.Wait()
+		}
 		_ = b.server.Close()
 		close(done)
 	}()

@@ -1,12 +1,15 @@
 package broker
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,3 +186,81 @@ func TestCloseIsBounded(t *testing.T) {
 		t.Errorf("second Close = %v, want the first one's %v", again, err)
 	}
 }
+
+// TestCloseWaitsForEndingClients: mochi v2.7.9's Close can deadlock when a
+// client is still ending while Close lists the clients
+// (Clients.GetByListener read-locks twice; the ending client's Delete,
+// waiting for the write lock in between, blocks both for good — a race
+// loop caught it). So Close lets every client it disconnected end before
+// mochi's Close starts: here one client's ending is held, and mochi's Close
+// (which logs "gracefully stopping server" first) must not start meanwhile.
+func TestCloseWaitsForEndingClients(t *testing.T) {
+	stall := &disconnectStall{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	stopping := &logSignal{msg: "gracefully stopping server", seen: make(chan struct{})}
+	b, err := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(stopping), Hooks: []mochi.Hook{stall}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, b, "ending")
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	select {
+	case <-stall.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client did not start ending")
+	}
+	select {
+	case <-stopping.seen:
+		t.Error("mochi's Close started while a client was still ending")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(stall.release)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(DefaultCloseTimeout + time.Second):
+		t.Fatal("Close did not return")
+	}
+	select {
+	case <-stopping.seen:
+	default:
+		t.Error("mochi's Close never ran")
+	}
+}
+
+// disconnectStall holds the first client's ending (OnDisconnect, just
+// before mochi deletes it from its registry) until release is closed.
+type disconnectStall struct {
+	mochi.HookBase
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *disconnectStall) ID() string           { return "disconnect-stall" }
+func (h *disconnectStall) Provides(b byte) bool { return b == mochi.OnDisconnect }
+func (h *disconnectStall) OnDisconnect(*mochi.Client, error, bool) {
+	h.once.Do(func() {
+		h.entered <- struct{}{}
+		<-h.release
+	})
+}
+
+// logSignal closes seen when a log record with msg arrives.
+type logSignal struct {
+	msg  string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (h *logSignal) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logSignal) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.seen) })
+	}
+	return nil
+}
+func (h *logSignal) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *logSignal) WithGroup(string) slog.Handler      { return h }
