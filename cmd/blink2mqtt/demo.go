@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -148,7 +147,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mux.Handle("/healthz", healthHandler(func() healthStatus { return bridgeHealth(b) }, cfg.PollInterval))
 		mux.Handle("/", newWebPage(ctx, cfg, b, auth, log))
 		fmt.Fprintf(stdout, "The status page: http://%s/ (any user name, password %q; the fake account's password is %q).\n\n",
-			localAddr(ln.Addr()), demoPagePassword, fc.Password)
+			reachable(ln.Addr()), demoPagePassword, fc.Password)
 		wg.Go(func() {
 			if err := serveHTTP(ctx, ln, mux, log); err != nil {
 				log.Error().Err(err).Msg("page server stopped")
@@ -234,7 +233,7 @@ func printDemoHelp(w io.Writer, mqtt bridge.MQTTOptions, t discovery.Topics, fak
 		fmt.Fprintf(w, "  mosquitto_pub %s -t '%s' -m '{\"device\": %d}'\n", conn, t.Request("snapshot"), d.ID)
 		if rtsp != nil {
 			fmt.Fprintf(w, "Watch %q live (a test pattern):\n  ffplay -rtsp_transport tcp rtsp://%s/%d/%d\n", d.Name,
-				localAddr(rtsp), d.NetworkID, d.ID)
+				reachable(rtsp), d.NetworkID, d.ID)
 		}
 	}
 	fmt.Fprintf(w, "\nPoint Home Assistant's MQTT integration at this broker to see the devices appear.\nCtrl-C stops the demo.\n\n")
@@ -245,16 +244,11 @@ func thumbnailFilter(t discovery.Topics) string {
 	return t.Root + "/+/+/" + discovery.EntityThumbnail
 }
 
-// localAddr is the address to reach a listener at from this machine: one
-// bound to every address is reached on loopback.
-func localAddr(a net.Addr) string {
-	t, ok := a.(*net.TCPAddr)
-	if !ok {
+// reachable is a bound listener's address as this machine reaches it.
+func reachable(a net.Addr) string {
+	addr, err := localAddr(a.String())
+	if err != nil {
 		return a.String()
 	}
-	host := t.IP.String()
-	if t.IP.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, strconv.Itoa(t.Port))
+	return addr
 }

@@ -109,14 +109,25 @@ func serveHTTP(ctx context.Context, ln net.Listener, mux http.Handler, log zerol
 // healthURL turns HTTP_LISTEN (":8080", "0.0.0.0:8080", "host:8080") into the
 // URL the healthcheck subcommand asks; wildcard hosts become loopback.
 func healthURL(listen string) (string, error) {
-	host, port, err := net.SplitHostPort(listen)
+	addr, err := localAddr(listen)
 	if err != nil {
 		return "", fmt.Errorf("HTTP_LISTEN: %w", err)
+	}
+	return "http://" + addr + "/healthz", nil
+}
+
+// localAddr is a listen address as this machine reaches it: one that
+// listens on every address (":8080", "0.0.0.0:8080", "[::]:8080") is
+// reached on loopback.
+func localAddr(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", err
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
+	return net.JoinHostPort(host, port), nil
 }
 
 // runHealthcheck asks /healthz and fails unless it answers 200.
