@@ -99,7 +99,9 @@ func NewRecorder(t testing.TB, url string, filters ...string) *Recorder {
 // no connection to lose, the subscription survives Restart, and publishes
 // are injected directly. Prefer it with StartBroker: a network subscriber
 // re-subscribing with a wildcard while others publish retained messages
-// trips a data race inside mochi v2.7.9 under -race.
+// trips a data race inside mochi v2.7.9 under -race. The inline subscription
+// scans the retained messages too, so create it before the code under test
+// starts publishing.
 func NewBrokerRecorder(t testing.TB, b *Broker, filters ...string) *Recorder {
 	t.Helper()
 	if len(filters) == 0 {
