@@ -43,8 +43,9 @@
 // # Commands
 //
 // A command completes on its CommandPolls-th status poll (default 2) or
-// after CommandDelay on the clock, and only then changes homescreen (armed,
-// enabled, thumbnail ts and updated_at; clips add a media item). One command
+// after CommandDelay on the clock (unpolled, after CommandLifetime, default
+// 10 s), and only then changes homescreen (armed, enabled, thumbnail ts and
+// updated_at; clips add a media item). One command
 // per network at a time: another gets 409 {"message":"System is busy, please
 // wait","code":307}. Arm/disarm with no motion-enabled device answers 200
 // code 304 and changes the state at once. FailNextCommand, StallNextCommand,
@@ -149,6 +150,13 @@ type Config struct {
 	// once CommandDelay has passed on the clock — whichever comes first.
 	CommandPolls int
 	CommandDelay time.Duration
+	// CommandLifetime (default 10 s) ends a command nobody polls to the
+	// end: once it has passed on the clock the command completes as if
+	// polled, as Blink's sync module carries a command out whether anyone
+	// asks or not — a client that stopped mid-command does not leave its
+	// network busy for good. StallNextCommand's command hangs regardless;
+	// live views keep their own duration.
+	CommandLifetime time.Duration
 
 	MediaPageSize int // media/changed page size ("limit"), default 25
 	MaxMedia      int // media items kept (oldest dropped), default 1000; likewise clips per USB storage
@@ -219,6 +227,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.CommandPolls <= 0 {
 		c.CommandPolls = 2
+	}
+	if c.CommandLifetime <= 0 {
+		c.CommandLifetime = 10 * time.Second
 	}
 	if c.MediaPageSize <= 0 {
 		c.MediaPageSize = 25

@@ -189,14 +189,17 @@ func (s *Server) advance(c *command, polled bool) {
 }
 
 // advanceAll moves the account on to the clock's now: sync module
-// heartbeats, commands whose CommandDelay has passed, live views whose
-// duration is over.
+// heartbeats, commands whose CommandDelay or CommandLifetime has passed,
+// live views whose duration is over.
 func (s *Server) advanceAll() {
 	now := s.now()
 	s.beat(now)
 	for _, c := range s.inFlight {
 		if s.cfg.CommandDelay > 0 {
 			s.advance(c, false)
+		}
+		if c.state == cmdRunning && c.kind != cmdLiveview && !c.stalled && !now.Before(c.createdAt.Add(s.cfg.CommandLifetime)) {
+			s.finish(c, now) // nobody polled it to the end; the sync module did it anyway
 		}
 		if c.state == cmdRunning && !c.liveSince.IsZero() && !now.Before(c.liveSince.Add(c.liveFor)) {
 			s.finish(c, now)

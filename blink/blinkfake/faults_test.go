@@ -360,6 +360,46 @@ func TestCommandDelayOnClock(t *testing.T) {
 	}
 }
 
+// TestUnpolledCommandEnds: a client that submits a command and goes away
+// (a restart mid-command) leaves its network busy only for CommandLifetime;
+// then the command is done, its effect shows and the next one is taken.
+// A stalled command hangs regardless.
+func TestUnpolledCommandEnds(t *testing.T) {
+	clock := newClock()
+	srv, c := authed(t, blinkfake.Config{Now: clock.Now, CommandPolls: 1000})
+	n := srv.Networks()[1]
+	arm := fmt.Sprintf("/api/v1/accounts/%d/networks/%d/state/arm", srv.AccountID(), n.ID)
+	r, first := c.post(arm, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("arm: %d %s", r.status, r.body)
+	}
+	clock.Add(srv.Config().CommandLifetime - time.Second)
+	if r, _ := c.post(arm, nil); r.status != http.StatusConflict {
+		t.Fatalf("second command before the lifetime: %d, want 409", r.status)
+	}
+	clock.Add(time.Second)
+	if !c.homescreen().armed(n.ID) {
+		t.Error("the unpolled arm did not take effect after CommandLifetime")
+	}
+	if r, _ := c.post(arm, nil); r.status != http.StatusOK {
+		t.Fatalf("after the lifetime: %d %s", r.status, r.body)
+	}
+	if got, _ := srv.Command(first.ID); got.State != "done" || got.Polls != 0 {
+		t.Errorf("abandoned command = %+v, want done without polls", got)
+	}
+
+	srv.StallNextCommand()
+	clock.Add(srv.Config().CommandLifetime) // ends the one just taken
+	_, stalled := c.post(arm, nil)
+	clock.Add(10 * srv.Config().CommandLifetime)
+	if r, _ := c.post(arm, nil); r.status != http.StatusConflict {
+		t.Errorf("behind a stalled command: %d, want 409", r.status)
+	}
+	if got, _ := srv.Command(stalled.ID); got.State != "running" {
+		t.Errorf("stalled command = %+v, want running", got)
+	}
+}
+
 func TestMediaCap(t *testing.T) {
 	srv, c := authed(t, blinkfake.Config{MaxMedia: 5, MediaPageSize: 100})
 	d := srv.Devices()[0]
