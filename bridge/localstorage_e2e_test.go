@@ -75,15 +75,10 @@ func (e *env) waitManifestReads(network int64, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	since := e.fake.Config().Now()
-	path := "/networks/" + strconv.FormatInt(network, 10) + "/"
 	err := e.fake.WaitFor(ctx, func() bool {
-		got := 0
-		for _, r := range e.fake.Requests() {
-			if r.Endpoint == blinkfake.EpLocalManifest && r.Time.After(since) && strings.Contains(r.Path, path) {
-				got++
-			}
-		}
-		return got >= n
+		return requestsOn(e.fake, network, func(r blinkfake.Request) bool {
+			return r.Endpoint == blinkfake.EpLocalManifest && r.Time.After(since)
+		}) >= n
 	})
 	if err != nil {
 		e.t.Fatalf("waiting for %d more reads of network %d's manifest: %v", n, network, err)
@@ -135,10 +130,17 @@ func (e *env) localEvents(mark int) []eventPayload {
 // localRequests counts the fake's local-storage requests for network since
 // a time.
 func localRequests(fake *blinkfake.Server, network int64, since time.Time) int {
+	return requestsOn(fake, network, func(r blinkfake.Request) bool {
+		return strings.HasPrefix(r.Endpoint, "local_") && !r.Time.Before(since)
+	})
+}
+
+// requestsOn counts the fake's requests about network that keep accepts.
+func requestsOn(fake *blinkfake.Server, network int64, keep func(blinkfake.Request) bool) int {
+	path := "/networks/" + strconv.FormatInt(network, 10) + "/"
 	n := 0
 	for _, r := range fake.Requests() {
-		if strings.HasPrefix(r.Endpoint, "local_") && !r.Time.Before(since) &&
-			strings.Contains(r.Path, "/networks/"+strconv.FormatInt(network, 10)+"/") {
+		if strings.Contains(r.Path, path) && keep(r) {
 			n++
 		}
 	}
